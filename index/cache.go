@@ -1,0 +1,349 @@
+package index
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	"golang.org/x/sync/errgroup"
+)
+
+// Cache is the local bbolt mirror of the repository's index segments.
+//
+// Layout: bucket "blobs" maps blob ID -> seq(4) pack(32) type(1) comp(1)
+// uvarint offset, length, raw length; "packs" maps pack ID -> seq(4)
+// uvarint size, hash(32); "segments" maps segment ID -> seq(4). seq is the
+// local load number of the segment an entry last came from, so the entries
+// of a vanished segment can be dropped without the segment itself.
+type Cache struct {
+	db   *bolt.DB
+	path string
+}
+
+var (
+	bktBlobs    = []byte("blobs")
+	bktPacks    = []byte("packs")
+	bktSegments = []byte("segments")
+	bktMeta     = []byte("meta")
+	keyNextSeq  = []byte("nextseq")
+	keyVersion  = []byte("version")
+)
+
+const cacheVersion = 1
+
+// OpenCache opens (creating when needed) the cache file at path. A cache
+// that cannot be opened or is of another version is deleted and recreated:
+// it holds nothing the repository does not.
+func OpenCache(path string) (*Cache, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("create cache folder %s: %w", filepath.Dir(path), err)
+	}
+	c, err := openCache(path)
+	if err == nil {
+		return c, nil
+	}
+	if errors.Is(err, bolt.ErrTimeout) {
+		return nil, fmt.Errorf("index cache %s is in use by another cassette process: wait for it or give this one its own cacheDir", path)
+	}
+	if rmErr := os.Remove(path); rmErr != nil && !os.IsNotExist(rmErr) {
+		return nil, fmt.Errorf("index cache %s is unusable (%v) and cannot be removed: %w", path, err, rmErr)
+	}
+	return openCache(path)
+}
+
+func openCache(path string) (*Cache, error) {
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second, NoFreelistSync: true})
+	if err != nil {
+		return nil, err
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bktBlobs, bktPacks, bktSegments, bktMeta} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		m := tx.Bucket(bktMeta)
+		if v := m.Get(keyVersion); v == nil {
+			return m.Put(keyVersion, []byte{cacheVersion})
+		} else if len(v) != 1 || v[0] != cacheVersion {
+			return fmt.Errorf("index cache version %v, want %d", v, cacheVersion)
+		}
+		return nil
+	})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return &Cache{db: db, path: path}, nil
+}
+
+// Close closes the cache file.
+func (c *Cache) Close() error { return c.db.Close() }
+
+// Path is the cache file's location.
+func (c *Cache) Path() string { return c.path }
+
+func encodeEntry(seq uint32, e *Entry) []byte {
+	v := make([]byte, 0, 4+32+2+30)
+	v = binary.BigEndian.AppendUint32(v, seq)
+	v = append(v, e.Pack[:]...)
+	v = append(v, byte(e.Type), byte(e.Compression))
+	v = binary.AppendUvarint(v, e.Offset)
+	v = binary.AppendUvarint(v, e.Length)
+	return binary.AppendUvarint(v, e.RawLength)
+}
+
+func decodeEntry(id ID, v []byte) (Entry, error) {
+	e := Entry{ID: id}
+	if len(v) < 4+32+2 {
+		return e, fmt.Errorf("index cache: short entry for blob %s", id.Short())
+	}
+	copy(e.Pack[:], v[4:36])
+	e.Type, e.Compression = BlobType(v[36]), Compression(v[37])
+	r := &segReader{b: v[38:]}
+	e.Offset, e.Length, e.RawLength = r.uvarint("offset"), r.uvarint("length"), r.uvarint("raw length")
+	if r.err != nil {
+		return e, fmt.Errorf("index cache: entry for blob %s: %w", id.Short(), r.err)
+	}
+	return e, nil
+}
+
+// Get returns the location of blob id, if the cache knows it.
+func (c *Cache) Get(id ID) (Entry, bool, error) {
+	var (
+		e     Entry
+		found bool
+		err   error
+	)
+	vErr := c.db.View(func(tx *bolt.Tx) error {
+		v := tx.Bucket(bktBlobs).Get(id[:])
+		if v == nil {
+			return nil
+		}
+		found = true
+		e, err = decodeEntry(id, v)
+		return err
+	})
+	return e, found, vErr
+}
+
+// Has reports whether blob id is known.
+func (c *Cache) Has(id ID) (bool, error) {
+	var found bool
+	err := c.db.View(func(tx *bolt.Tx) error {
+		found = tx.Bucket(bktBlobs).Get(id[:]) != nil
+		return nil
+	})
+	return found, err
+}
+
+// Pack returns what the cache knows of one pack.
+func (c *Cache) Pack(id ID) (PackInfo, bool, error) {
+	p := PackInfo{ID: id}
+	var found bool
+	err := c.db.View(func(tx *bolt.Tx) error {
+		v := tx.Bucket(bktPacks).Get(id[:])
+		if v == nil {
+			return nil
+		}
+		found = true
+		return decodePack(&p, v)
+	})
+	return p, found, err
+}
+
+func decodePack(p *PackInfo, v []byte) error {
+	if len(v) < 4 {
+		return fmt.Errorf("index cache: short pack entry %s", p.ID.Short())
+	}
+	r := &segReader{b: v[4:]}
+	p.Size = r.uvarint("size")
+	p.Hash = r.id("hash")
+	if r.err != nil {
+		return fmt.Errorf("index cache: pack %s: %w", p.ID.Short(), r.err)
+	}
+	return nil
+}
+
+// ForEachPack calls fn for every pack the cache knows.
+func (c *Cache) ForEachPack(fn func(PackInfo) error) error {
+	return c.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bktPacks).ForEach(func(k, v []byte) error {
+			var p PackInfo
+			copy(p.ID[:], k)
+			if err := decodePack(&p, v); err != nil {
+				return err
+			}
+			return fn(p)
+		})
+	})
+}
+
+// Segments returns the IDs of the segments loaded into the cache.
+func (c *Cache) Segments() (map[ID]bool, error) {
+	out := map[ID]bool{}
+	err := c.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bktSegments).ForEach(func(k, _ []byte) error {
+			var id ID
+			copy(id[:], k)
+			out[id] = true
+			return nil
+		})
+	})
+	return out, err
+}
+
+// AddSegment records every pack and blob of segment segID.
+func (c *Cache) AddSegment(segID ID, s *Segment) error {
+	return c.db.Update(func(tx *bolt.Tx) error {
+		m := tx.Bucket(bktMeta)
+		var seq uint32 = 1
+		if v := m.Get(keyNextSeq); len(v) == 4 {
+			seq = binary.BigEndian.Uint32(v)
+		}
+		if err := m.Put(keyNextSeq, binary.BigEndian.AppendUint32(nil, seq+1)); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bktSegments).Put(segID[:], binary.BigEndian.AppendUint32(nil, seq)); err != nil {
+			return err
+		}
+		pb := tx.Bucket(bktPacks)
+		for _, p := range s.Packs {
+			v := binary.BigEndian.AppendUint32(nil, seq)
+			v = binary.AppendUvarint(v, p.Size)
+			v = append(v, p.Hash[:]...)
+			if err := pb.Put(p.ID[:], v); err != nil {
+				return err
+			}
+		}
+		bb := tx.Bucket(bktBlobs)
+		for i := range s.Blobs {
+			e := &s.Blobs[i]
+			if err := bb.Put(e.ID[:], encodeEntry(seq, e)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// DropSegments forgets segments that vanished from the repository, with
+// every blob and pack entry that last came from them. An entry that a later
+// segment also holds is kept; one that only an earlier segment still holds is
+// dropped too (conservative: a later lookup misses and reloads, never the
+// other way round).
+func (c *Cache) DropSegments(ids []ID) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	return c.db.Update(func(tx *bolt.Tx) error {
+		sb := tx.Bucket(bktSegments)
+		seqs := map[uint32]bool{}
+		for _, id := range ids {
+			if v := sb.Get(id[:]); len(v) == 4 {
+				seqs[binary.BigEndian.Uint32(v)] = true
+			}
+			if err := sb.Delete(id[:]); err != nil {
+				return err
+			}
+		}
+		for _, name := range [][]byte{bktBlobs, bktPacks} {
+			cur := tx.Bucket(name).Cursor()
+			for k, v := cur.First(); k != nil; {
+				if len(v) >= 4 && seqs[binary.BigEndian.Uint32(v)] {
+					next := append([]byte(nil), k...)
+					if err := cur.Delete(); err != nil {
+						return err
+					}
+					k, v = cur.Seek(next) // Delete moves the cursor; re-seek at the next key
+					continue
+				}
+				k, v = cur.Next()
+			}
+		}
+		return nil
+	})
+}
+
+// Reset forgets everything (the next Sync reloads all segments).
+func (c *Cache) Reset() error {
+	return c.db.Update(func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bktBlobs, bktPacks, bktSegments} {
+			if err := tx.DeleteBucket(b); err != nil {
+				return err
+			}
+			if _, err := tx.CreateBucket(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// SyncStats tells what a Sync did.
+type SyncStats struct {
+	Loaded, Dropped, Known int
+}
+
+// Sync makes the cache mirror the segments listed in the repository: those
+// not yet loaded are fetched with load (up to parallel at once) and added,
+// then those no longer listed are dropped — new ones first, so entries that
+// moved to a consolidated segment survive the removal of the old one.
+func (c *Cache) Sync(ctx context.Context, listed []ID, parallel int, load func(context.Context, ID) (*Segment, error)) (SyncStats, error) {
+	var st SyncStats
+	have, err := c.Segments()
+	if err != nil {
+		return st, err
+	}
+	inRepo := make(map[ID]bool, len(listed))
+	var missing []ID
+	for _, id := range listed {
+		inRepo[id] = true
+		if have[id] {
+			st.Known++
+		} else {
+			missing = append(missing, id)
+		}
+	}
+	if parallel < 1 {
+		parallel = 1
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(parallel)
+	var mu sync.Mutex
+	for _, id := range missing {
+		g.Go(func() error {
+			seg, err := load(gctx, id)
+			if err != nil {
+				return err
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if err := c.AddSegment(id, seg); err != nil {
+				return fmt.Errorf("index cache %s: add segment %s: %w", c.path, id.Short(), err)
+			}
+			st.Loaded++
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return st, err
+	}
+	var gone []ID
+	for id := range have {
+		if !inRepo[id] {
+			gone = append(gone, id)
+		}
+	}
+	st.Dropped = len(gone)
+	if err := c.DropSegments(gone); err != nil {
+		return st, fmt.Errorf("index cache %s: drop segments: %w", c.path, err)
+	}
+	return st, nil
+}
