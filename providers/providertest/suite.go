@@ -20,7 +20,12 @@
 // order, idempotent Delete and DeleteMany, conditional create, key handling
 // and concurrent use. Subtests run in parallel and each one opens its own
 // storage, so the open function must return a fresh, empty Storage on every
-// call and register its own cleanup (the suite never calls Close).
+// call, be safe to call from several goroutines at once, and register its
+// own cleanup (the suite never calls Close).
+//
+// Keep the suite fast on remote backends by configuring small list pages
+// (StorageProperties.ListPageSize): the paging tests write
+// ListPageSize*2+3 objects, at most 2100.
 //
 // server.go holds helpers for tests that start real servers (MinIO,
 // fake-gcs-server, Azurite): free ports, waiting for a listener, locating the
@@ -67,7 +72,8 @@ func (o Options) withDefaults() Options {
 
 // Run runs the whole contract against storages made by open; each call of
 // open must return a fresh, empty Storage (e.g. a new temp dir or a unique
-// prefix) and register its own cleanup with t.Cleanup.
+// prefix) and register its own cleanup with t.Cleanup. open is called from
+// parallel subtests.
 func Run(t *testing.T, open func(t *testing.T) providers.Storage) {
 	t.Helper()
 	RunWithOptions(t, open, Options{})

@@ -1,0 +1,318 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/cassette-backup/cassette/chunkstore"
+	"github.com/cassette-backup/cassette/index"
+	"github.com/cassette-backup/cassette/providers"
+)
+
+// RestoreOptions describe one node restore.
+type RestoreOptions struct {
+	Name string
+	Node string
+	// Target is the folder files are restored under (<target>/<keyspace>/
+	// <table>-<id>/<file>). TargetDirs, when set instead, has one folder per
+	// data directory of the backup (JBOD restored in place).
+	Target     string
+	TargetDirs []string
+	// Filter keeps only some keyspaces/tables (see TableFilter).
+	Filter func(keyspace, table string) bool
+	// Overwrite replaces files that already exist in the target.
+	Overwrite bool
+	// Workers bounds files restored at once (default: the storage's
+	// concurrency, at least 4).
+	Workers int
+}
+
+// RestoreResult counts what a restore did.
+type RestoreResult struct {
+	Header   Header
+	Files    int64
+	Bytes    int64
+	Duration time.Duration
+}
+
+// ReadManifest fetches and decodes the manifest of backup name on node,
+// calling fn for every file entry (fn may be nil for the header only).
+func (e *Engine) ReadManifest(ctx context.Context, name, node string, fn func(*FileEntry) error) (*Header, error) {
+	key := ManifestKey(name, node)
+	var h *Header
+	err := e.Repo.Storage().Get(ctx, key, 0, -1, func(r io.Reader) error {
+		var err error
+		h, err = DecodeManifest(r, fn)
+		return err
+	})
+	if errors.Is(err, providers.ErrNotFound) {
+		return nil, fmt.Errorf("%w: no complete backup %q for node %q (%s): run `cassette list` to see what exists", ErrBackupNotFound, name, node, key)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("manifest %s: %w", key, err)
+	}
+	return h, nil
+}
+
+// smallBatch is how many single-chunk files are restored together, so their
+// chunks come out of shared packs in a few range reads.
+const smallBatch = 512
+
+// Restore restores one node backup. Every chunk is verified against its
+// hash and every file against its whole-file hash before it is renamed into
+// place; a file that fails never appears under its real name.
+func (e *Engine) Restore(ctx context.Context, o RestoreOptions) (*RestoreResult, error) {
+	if o.Target == "" && len(o.TargetDirs) == 0 {
+		return nil, errors.New("no restore target: give --target")
+	}
+	if _, err := e.Repo.SyncIndex(ctx); err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	workers := o.Workers
+	if workers <= 0 {
+		workers = max(4, e.Repo.Storage().Properties().Concurrency)
+	}
+	r := &restorer{e: e, o: o}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(workers)
+	var batch []*FileEntry
+	flush := func() {
+		b := batch
+		batch = nil
+		g.Go(func() error { return r.smallFiles(gctx, b) })
+	}
+	h, err := e.ReadManifest(gctx, o.Name, o.Node, func(f *FileEntry) error {
+		if o.Filter != nil && !o.Filter(f.Keyspace(), f.Table()) {
+			return nil
+		}
+		if len(o.TargetDirs) > 0 && f.Dir >= len(o.TargetDirs) {
+			return fmt.Errorf("backup has data directory #%d for %s but only %d target folders were given", f.Dir+1, f.Path, len(o.TargetDirs))
+		}
+		if f.Chunk != nil || f.Size == 0 {
+			batch = append(batch, f)
+			if len(batch) >= smallBatch {
+				flush()
+			}
+			return nil
+		}
+		g.Go(func() error { return r.largeFile(gctx, f) })
+		return gctx.Err()
+	})
+	if len(batch) > 0 && err == nil {
+		flush()
+	}
+	// A worker's failure cancels the manifest read: report the cause.
+	if werr := g.Wait(); werr != nil {
+		err = werr
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &RestoreResult{Header: *h, Files: r.files.Load(), Bytes: r.bytes.Load(), Duration: time.Since(start)}, nil
+}
+
+type restorer struct {
+	e            *Engine
+	o            RestoreOptions
+	files, bytes atomic.Int64
+}
+
+func (r *restorer) destination(f *FileEntry) (string, error) {
+	if !validPath(f.Path) {
+		return "", fmt.Errorf("%w: %q would escape the restore target; the manifest is damaged or hostile", ErrUnsafePath, f.Path)
+	}
+	base := r.o.Target
+	if len(r.o.TargetDirs) > 0 {
+		base = r.o.TargetDirs[f.Dir]
+	}
+	return filepath.Join(base, filepath.FromSlash(f.Path)), nil
+}
+
+// outFile is a file being restored under a temporary name.
+type outFile struct {
+	f    *os.File
+	dst  string
+	meta *FileEntry
+}
+
+func (r *restorer) create(f *FileEntry) (*outFile, error) {
+	dst, err := r.destination(f)
+	if err != nil {
+		return nil, err
+	}
+	if !r.o.Overwrite {
+		if _, err := os.Lstat(dst); err == nil {
+			return nil, fmt.Errorf("restore %s: the file already exists; restore into an empty folder or pass --overwrite", dst)
+		}
+	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return nil, fmt.Errorf("restore %s: %w", dst, err)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".cassette-*")
+	if err != nil {
+		return nil, fmt.Errorf("restore %s: %w", dst, err)
+	}
+	return &outFile{f: tmp, dst: dst, meta: f}, nil
+}
+
+// commit checks the whole-file hash, fsyncs, sets mode and mtime and renames
+// the file into place.
+func (r *restorer) commit(o *outFile, got index.ID) error {
+	defer os.Remove(o.f.Name())
+	defer o.f.Close()
+	if got != o.meta.Hash {
+		return fmt.Errorf("%w: restored %s does not match the whole-file hash in the manifest", chunkstore.ErrIntegrity, o.dst)
+	}
+	if err := o.f.Truncate(o.meta.Size); err != nil {
+		return fmt.Errorf("restore %s: %w", o.dst, err)
+	}
+	if err := o.f.Chmod(os.FileMode(o.meta.Mode & 0o777)); err != nil {
+		return fmt.Errorf("restore %s: %w", o.dst, err)
+	}
+	if err := o.f.Sync(); err != nil {
+		return fmt.Errorf("restore %s: fsync: %w", o.dst, err)
+	}
+	mt := time.Unix(0, o.meta.MTime)
+	if err := os.Chtimes(o.f.Name(), mt, mt); err != nil {
+		return fmt.Errorf("restore %s: %w", o.dst, err)
+	}
+	if err := os.Rename(o.f.Name(), o.dst); err != nil {
+		return fmt.Errorf("restore %s: %w", o.dst, err)
+	}
+	r.files.Add(1)
+	r.bytes.Add(o.meta.Size)
+	return nil
+}
+
+// smallFiles restores files of at most one chunk, reading the chunks pack by
+// pack.
+func (r *restorer) smallFiles(ctx context.Context, files []*FileEntry) error {
+	byChunk := map[index.ID][]*outFile{}
+	var outs []*outFile
+	defer func() {
+		for _, o := range outs {
+			o.f.Close()
+			os.Remove(o.f.Name())
+		}
+	}()
+	byPack := map[index.ID][]index.Entry{}
+	for _, f := range files {
+		o, err := r.create(f)
+		if err != nil {
+			return err
+		}
+		outs = append(outs, o)
+		if f.Chunk == nil {
+			continue
+		}
+		if _, seen := byChunk[*f.Chunk]; !seen {
+			ent, err := r.e.Repo.Lookup(*f.Chunk)
+			if err != nil {
+				return fmt.Errorf("restore %s: %w", o.dst, err)
+			}
+			byPack[ent.Pack] = append(byPack[ent.Pack], ent)
+		}
+		byChunk[*f.Chunk] = append(byChunk[*f.Chunk], o)
+	}
+	for _, ents := range byPack {
+		err := r.e.Repo.ReadBlobs(ctx, ents, func(e index.Entry, plain []byte) error {
+			for _, o := range byChunk[e.ID] {
+				if _, err := o.f.WriteAt(plain, 0); err != nil {
+					return fmt.Errorf("restore %s: %w", o.dst, err)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	for _, o := range outs {
+		fh := chunkstore.NewFileHasher()
+		if o.meta.Chunk != nil {
+			fh.Add(*o.meta.Chunk)
+		}
+		if err := r.commit(o, fh.Sum(o.meta.Size)); err != nil {
+			return err
+		}
+	}
+	outs = nil
+	return nil
+}
+
+// largeFile restores a file with content lists: runs of chunks that sit
+// next to each other in one pack are fetched with one range read.
+func (r *restorer) largeFile(ctx context.Context, f *FileEntry) error {
+	o, err := r.create(f)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		o.f.Close()
+		os.Remove(o.f.Name())
+	}()
+	fh := chunkstore.NewFileHasher()
+	var (
+		run     []index.Entry
+		offsets = map[index.ID][]int64{}
+		runLen  uint64
+		pos     int64
+	)
+	flushRun := func() error {
+		if len(run) == 0 {
+			return nil
+		}
+		err := r.e.Repo.ReadBlobs(ctx, run, func(e index.Entry, plain []byte) error {
+			for _, off := range offsets[e.ID] {
+				if _, err := o.f.WriteAt(plain, off); err != nil {
+					return fmt.Errorf("restore %s: %w", o.dst, err)
+				}
+			}
+			return nil
+		})
+		run, runLen = run[:0], 0
+		clear(offsets)
+		if err != nil {
+			return fmt.Errorf("restore %s: %w", o.dst, err)
+		}
+		return nil
+	}
+	err = r.e.Repo.ChunkIDs(ctx, f.Content, func(id index.ID) error {
+		fh.Add(id)
+		ent, err := r.e.Repo.Lookup(id)
+		if err != nil {
+			return fmt.Errorf("restore %s: %w", o.dst, err)
+		}
+		if len(run) > 0 && (ent.Pack != run[0].Pack || runLen+ent.Length > 16<<20) {
+			if err := flushRun(); err != nil {
+				return err
+			}
+		}
+		if _, dup := offsets[id]; !dup {
+			run = append(run, ent)
+			runLen += ent.Length
+		}
+		offsets[id] = append(offsets[id], pos)
+		pos += int64(ent.RawLength)
+		return nil
+	})
+	if err == nil {
+		err = flushRun()
+	}
+	if err != nil {
+		return err
+	}
+	if pos != f.Size {
+		return fmt.Errorf("%w: restored %s has %d bytes, manifest says %d", chunkstore.ErrIntegrity, o.dst, pos, f.Size)
+	}
+	return r.commit(o, fh.Sum(f.Size))
+}
