@@ -1,0 +1,116 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// runCLI runs cassette in-process and returns exit code, stdout, stderr.
+func runCLI(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(context.Background(), append([]string{"cassette"}, args...), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func writeConfig(t *testing.T, dir string) string {
+	t.Helper()
+	cfg := filepath.Join(dir, "cassette.yaml")
+	body := "storageProperties:\n  storageProvider: local\n  basePath: " + filepath.Join(dir, "buckets") +
+		"\n  bucketName: backups\ncassandra:\n  dataDirs: [" + filepath.Join(dir, "data") + "]\n  node: node1\n  snapshot: none\ncacheDir: " + filepath.Join(dir, "cache") + "\n"
+	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+func TestCLIRoundTrip(t *testing.T) {
+	t.Setenv("CASSETTE_CONFIG", "")
+	dir := t.TempDir()
+	tbl := filepath.Join(dir, "data", "ks1", "users-0a1b2c")
+	os.MkdirAll(tbl, 0o755)
+	os.WriteFile(filepath.Join(tbl, "nb-1-big-Data.db"), bytes.Repeat([]byte("row data "), 100000), 0o644)
+	os.WriteFile(filepath.Join(tbl, "nb-1-big-TOC.txt"), []byte("Data.db\nTOC.txt\n"), 0o644)
+	cfg := writeConfig(t, dir)
+
+	if code, _, stderr := runCLI(t, "--config", cfg, "list"); code != exitNotFound || !strings.Contains(stderr, "cassette init") {
+		t.Fatalf("list before init: code %d, %q", code, stderr)
+	}
+	if code, out, stderr := runCLI(t, "--config", cfg, "init"); code != 0 || !strings.Contains(out, "initialised repository") {
+		t.Fatalf("init: %d %q %q", code, out, stderr)
+	}
+	if code, _, stderr := runCLI(t, "--config", cfg, "init"); code == 0 || !strings.Contains(stderr, "already exists") {
+		t.Fatalf("second init: %d %q", code, stderr)
+	}
+	if code, out, stderr := runCLI(t, "--config", cfg, "backup", "--name", "b1"); code != 0 || !strings.Contains(out, "complete") {
+		t.Fatalf("backup: %d %q %q", code, out, stderr)
+	}
+	if code, _, stderr := runCLI(t, "--config", cfg, "backup", "--name", "b1"); code == 0 || !strings.Contains(stderr, "already exists") {
+		t.Fatalf("backup with a taken name: %d %q", code, stderr)
+	}
+	code, out, _ := runCLI(t, "--config", cfg, "list")
+	if code != 0 || !strings.Contains(out, "b1") || !strings.Contains(out, "complete") {
+		t.Fatalf("list: %d %q", code, out)
+	}
+	target := filepath.Join(dir, "restore")
+	if code, out, stderr := runCLI(t, "--config", cfg, "restore", "--name", "b1", "--target", target); code != 0 {
+		t.Fatalf("restore: %d %q %q", code, out, stderr)
+	}
+	got, _ := os.ReadFile(filepath.Join(target, "ks1", "users-0a1b2c", "nb-1-big-Data.db"))
+	if !bytes.Equal(got, bytes.Repeat([]byte("row data "), 100000)) {
+		t.Fatal("restored Data.db differs")
+	}
+	if code, _, stderr := runCLI(t, "--config", cfg, "restore", "--name", "b1", "--target", target); code == 0 || !strings.Contains(stderr, "--overwrite") {
+		t.Fatalf("restore over existing files: %d %q", code, stderr)
+	}
+	if code, _, stderr := runCLI(t, "--config", cfg, "restore", "--name", "nope", "--target", filepath.Join(dir, "r2")); code != exitNotFound || strings.Count(stderr, "\n") != 1 {
+		t.Fatalf("restore of a missing backup: %d %q", code, stderr)
+	}
+	if code, out, stderr := runCLI(t, "--config", cfg, "verify", "--read-data"); code != 0 || !strings.Contains(out, "no problems") {
+		t.Fatalf("verify: %d %q %q", code, out, stderr)
+	}
+	// Corrupt every pack: verify --read-data exits with the integrity code.
+	filepath.Walk(filepath.Join(dir, "buckets", "backups", "packs"), func(p string, info os.FileInfo, err error) error {
+		if err == nil && !info.IsDir() {
+			b, _ := os.ReadFile(p)
+			b[20] ^= 0xff
+			os.WriteFile(p, b, 0o644)
+		}
+		return nil
+	})
+	if code, _, stderr := runCLI(t, "--config", cfg, "verify", "--read-data"); code != exitIntegrity || !strings.Contains(stderr, "packs/") {
+		t.Fatalf("verify of corrupt packs: %d %q", code, stderr)
+	}
+}
+
+func TestCLIUsageErrors(t *testing.T) {
+	t.Setenv("CASSETTE_CONFIG", "")
+	if code, _, stderr := runCLI(t, "list"); code != exitUsage || !strings.Contains(stderr, "--config") {
+		t.Fatalf("no config: %d %q", code, stderr)
+	}
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte("storageProperties:\n  storageProvider: local\n  bucket_name: x\n"), 0o600)
+	if code, _, stderr := runCLI(t, "--config", bad, "list"); code != exitUsage || !strings.Contains(stderr, "bucket_name") {
+		t.Fatalf("bad key: %d %q", code, stderr)
+	}
+	if code, _, stderr := runCLI(t, "--config", filepath.Join(dir, "missing.yaml"), "list"); code != exitUsage || !strings.Contains(stderr, "missing.yaml") {
+		t.Fatalf("missing config: %d %q", code, stderr)
+	}
+}
+
+func TestHelpMentionsEveryCommand(t *testing.T) {
+	code, out, _ := runCLI(t, "--help")
+	if code != 0 {
+		t.Fatal(code)
+	}
+	for _, c := range []string{"init", "backup", "list", "restore", "verify"} {
+		if !strings.Contains(out, c) {
+			t.Errorf("--help lacks %s", c)
+		}
+	}
+}
