@@ -148,7 +148,9 @@ func Default() *Config {
 //   - cacheDir: os.UserCacheDir()/cassette (os.TempDir()/cassette-cache
 //     when the user has no cache directory);
 //   - cassandra.snapshot: nodetool; cassandra.nodetool.executable: nodetool;
-//   - storageProperties.backupGracePeriodInDays: 10 (0 counts as unset).
+//   - storageProperties.backupGracePeriodInDays: 10 (0 counts as unset);
+//   - storageProperties.storageProvider is lower-cased, and azure_blob
+//     becomes azure_blobs, so that values from flags match too.
 //
 // concurrentTransfers stays 0 when unset: providers.StorageProperties
 // .Transfers applies its default (4) where it is used, so `config show` can
@@ -170,6 +172,7 @@ func (c *Config) ApplyDefaults() {
 	if c.Storage.BackupGracePeriodInDays == 0 {
 		c.Storage.BackupGracePeriodInDays = DefaultBackupGracePeriodInDays
 	}
+	c.Storage.StorageProvider = normalizeProvider(c.Storage.StorageProvider)
 }
 
 // YAML renders the configuration as cassette YAML, for `cassette config
@@ -191,23 +194,6 @@ func (c *Config) YAML() ([]byte, error) {
 		return nil, fmt.Errorf("render configuration: %w", err)
 	}
 	return buf.Bytes(), nil
-}
-
-// mappingValue returns the value node of key in mapping n (or in the
-// mapping a document node holds), or nil.
-func mappingValue(n *yaml.Node, key string) *yaml.Node {
-	if n.Kind == yaml.DocumentNode && len(n.Content) == 1 {
-		n = n.Content[0]
-	}
-	if n.Kind != yaml.MappingNode {
-		return nil
-	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if n.Content[i].Value == key {
-			return n.Content[i+1]
-		}
-	}
-	return nil
 }
 
 // note records a loading note, kept to one line.

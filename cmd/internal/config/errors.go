@@ -32,6 +32,7 @@ type Error struct {
 	Msg string
 }
 
+// Error returns the one-line message.
 func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString(sourceName(e.File))

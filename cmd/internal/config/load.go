@@ -45,6 +45,7 @@ func Load(path string) (*Config, error) {
 	return defaultLoader().load(path)
 }
 
+// load reads path and parses it.
 func (l *loader) load(path string) (*Config, error) {
 	data, err := l.readFile(path)
 	if err != nil {
@@ -111,7 +112,6 @@ func normalizeProvider(p string) string {
 
 // resolvePath expands "~/" and makes a relative path relative to base.
 func (l *loader) resolvePath(base, p string) string {
-	p = strings.TrimSpace(p)
 	switch {
 	case p == "":
 		return ""

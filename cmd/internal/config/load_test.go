@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -453,5 +454,20 @@ func TestMedusaINIDefaultSection(t *testing.T) {
 	}
 	if cfg.Storage.Region != "eu-west-1" || len(cfg.Notes) != 0 {
 		t.Errorf("region %q notes %q", cfg.Storage.Region, cfg.Notes)
+	}
+}
+
+func TestMedusaINIManyUnknownKeys(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("[storage]\nstorage_provider = mem\n")
+	for i := range 30 {
+		fmt.Fprintf(&b, "unknown_%d = x\n", i)
+	}
+	cfg, err := testLoader(t, "").load(writeFile(t, "medusa.ini", b.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Notes) != maxUnknownNotes+1 || !strings.Contains(cfg.Notes[maxUnknownNotes], "has 10 more keys cassette does not know") {
+		t.Errorf("%d notes, last %q", len(cfg.Notes), cfg.Notes[len(cfg.Notes)-1])
 	}
 }

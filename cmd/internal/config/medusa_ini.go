@@ -161,11 +161,20 @@ func (l *loader) parseMedusaINI(path string, data []byte) (*Config, error) {
 	return cfg, nil
 }
 
+// maxUnknownNotes bounds the notes about unknown keys per section.
+const maxUnknownNotes = 20
+
 // applyINI applies a section's keys through table; special (may be nil)
 // takes keys first.
 func applyINI(cfg *Config, f *iniFile, section string, table map[string]iniKey, special func(*iniEntry) bool) error {
 	ignored := medusaIgnored[section]
 	own := f.section(section)
+	unknown := 0
+	defer func() {
+		if unknown > maxUnknownNotes {
+			cfg.note(fmt.Sprintf("%s: [%s] has %d more keys cassette does not know; ignored", cfg.Source, section, unknown-maxUnknownNotes))
+		}
+	}()
 	for _, e := range f.keys(section) {
 		// Keys inherited from [DEFAULT] reach every section, as in
 		// configparser; only a section's own keys earn notes.
@@ -195,6 +204,10 @@ func applyINI(cfg *Config, f *iniFile, section string, table map[string]iniKey, 
 				cfg.note(fmt.Sprintf("%s:%d: [%s] %s is ignored: %s", cfg.Source, e.line, section, e.key, note))
 			}
 			if !known {
+				unknown++
+				if unknown > maxUnknownNotes {
+					continue
+				}
 				names := make([]string, 0, len(table)+len(ignored))
 				for n := range table {
 					names = append(names, n)

@@ -75,6 +75,7 @@ func (c *Config) cassandraKey(name string) string {
 	return path
 }
 
+// validateStorage checks the provider and what it requires.
 func (c *Config) validateStorage() error {
 	sp := c.Storage
 	provider := normalizeProvider(sp.StorageProvider)
@@ -155,6 +156,7 @@ func (c *Config) validateLimits() error {
 	return nil
 }
 
+// validateCassandra checks the cassandra section.
 func (c *Config) validateCassandra() error {
 	cs := c.Cassandra
 	switch cs.Snapshot {
