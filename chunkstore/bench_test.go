@@ -3,6 +3,7 @@ package chunkstore
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"sync"
@@ -31,12 +32,14 @@ func (d discardPacks) Put(ctx context.Context, key providers.Key, p providers.Pa
 func benchData(n int, text bool) []byte {
 	rng := rand.New(rand.NewPCG(11, 12))
 	if text {
-		var b bytes.Buffer
-		for b.Len() < n {
-			b.WriteString("00000042|user_id|session|1764000000|active|eu-west|payload\n")
-			b.WriteString(string(rune('a' + rng.IntN(26))))
+		// Rows of a text-like, uncompressed table: repetitive but not
+		// trivially so.
+		words := []string{"user_id", "session", "active", "inactive", "eu-west", "us-east", "payload", "sensor"}
+		b := make([]byte, 0, n+128)
+		for len(b) < n {
+			b = fmt.Appendf(b, "%08d|%s|%s|%d|%s\n", rng.IntN(1e8), words[rng.IntN(8)], words[rng.IntN(8)], rng.IntN(1e6), words[rng.IntN(8)])
 		}
-		return b.Bytes()[:n]
+		return b[:n]
 	}
 	b := make([]byte, n)
 	for i := range b {
@@ -53,6 +56,7 @@ func benchmarkWrite(b *testing.B, text bool, files int) {
 	ctx := context.Background()
 	b.SetBytes(size)
 	b.ReportAllocs()
+	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		st := discardPacks{mem.New(mem.Options{})}
