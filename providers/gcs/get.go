@@ -1,0 +1,114 @@
+package gcs
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/cassette-backup/cassette/providers"
+)
+
+// Get implements providers.Storage with one ranged read. The object's size
+// comes back with the read, so a range past the end is ErrInvalidRange
+// before fn runs, and a body that ends early is a transient error inside
+// fn's reader, never a silent short read.
+func (s *Storage) Get(ctx context.Context, key providers.Key, offset, length int64, fn func(io.Reader) error) error {
+	if err := providers.ValidateKey(key); err != nil {
+		return fmt.Errorf("gcs get: %w", err)
+	}
+	name := s.objectName(key)
+	if offset < 0 || length < -1 {
+		return fmt.Errorf("gcs get gs://%s/%s: offset %d, length %d: %w", s.bucket, name, offset, length, providers.ErrInvalidRange)
+	}
+	rd, err := s.bkt.Object(name).NewRangeReader(ctx, offset, length)
+	if err != nil {
+		if errors.Is(classify(err), providers.ErrInvalidRange) {
+			return s.getAtEnd(ctx, key, offset, length, fn)
+		}
+		return s.translateError(err, "get", name)
+	}
+	defer func() { _ = rd.Close() }()
+
+	size := rd.Attrs.Size
+	want := length
+	if length < 0 {
+		want = size - offset
+	}
+	if offset > size || offset+want > size {
+		return fmt.Errorf("gcs get gs://%s/%s: %s of a %d-byte object: %w", s.bucket, name, describeRange(offset, length), size, providers.ErrInvalidRange)
+	}
+	var body io.Reader = rd
+	if want == 0 {
+		body = bytes.NewReader(nil)
+	}
+	return fn(&exactReader{r: body, remain: want, fail: func(err error) error {
+		return s.translateError(err, "read", name)
+	}})
+}
+
+// getAtEnd answers a read the server refused with 416: valid only when it
+// starts exactly at the end of the object (an empty read).
+func (s *Storage) getAtEnd(ctx context.Context, key providers.Key, offset, length int64, fn func(io.Reader) error) error {
+	oi, err := s.Stat(ctx, key)
+	if err != nil {
+		return err
+	}
+	if offset != oi.Size || length > 0 {
+		return fmt.Errorf("gcs get gs://%s/%s: %s of a %d-byte object: %w", s.bucket, s.objectName(key), describeRange(offset, length), oi.Size, providers.ErrInvalidRange)
+	}
+	return fn(bytes.NewReader(nil))
+}
+
+// describeRange formats a requested range for messages.
+func describeRange(offset, length int64) string {
+	switch {
+	case length < 0:
+		return fmt.Sprintf("bytes %d to the end", offset)
+	case length == 0:
+		return fmt.Sprintf("0 bytes at %d", offset)
+	}
+	return fmt.Sprintf("bytes %d-%d", offset, offset+length-1)
+}
+
+// Stat implements providers.Storage.
+func (s *Storage) Stat(ctx context.Context, key providers.Key) (providers.ObjectInfo, error) {
+	if err := providers.ValidateKey(key); err != nil {
+		return providers.ObjectInfo{}, fmt.Errorf("gcs stat: %w", err)
+	}
+	name := s.objectName(key)
+	attrs, err := s.bkt.Object(name).Attrs(ctx)
+	if err != nil {
+		return providers.ObjectInfo{}, s.translateError(err, "stat", name)
+	}
+	return providers.ObjectInfo{Key: key, Size: attrs.Size, ModTime: attrs.Updated}, nil
+}
+
+// exactReader passes exactly remain bytes through; a body that ends early
+// fails with a transient error (the connection was cut), never a short read.
+type exactReader struct {
+	r      io.Reader
+	remain int64
+	fail   func(error) error
+}
+
+func (e *exactReader) Read(p []byte) (int, error) {
+	if e.remain <= 0 {
+		return 0, io.EOF
+	}
+	if int64(len(p)) > e.remain {
+		p = p[:e.remain]
+	}
+	n, err := e.r.Read(p)
+	e.remain -= int64(n)
+	switch {
+	case e.remain == 0:
+		return n, io.EOF
+	case err == io.EOF:
+		return n, e.fail(fmt.Errorf("object body ended %d bytes early: %w", e.remain, io.ErrUnexpectedEOF))
+	case err != nil:
+		return n, e.fail(err)
+	}
+	return n, nil
+}
