@@ -12,9 +12,12 @@ import (
 	"strings"
 
 	"github.com/cassette-backup/cassette/providers"
+	"github.com/cassette-backup/cassette/providers/azure"
+	"github.com/cassette-backup/cassette/providers/gcs"
 	"github.com/cassette-backup/cassette/providers/local"
 	"github.com/cassette-backup/cassette/providers/mem"
 	"github.com/cassette-backup/cassette/providers/retry"
+	"github.com/cassette-backup/cassette/providers/s3"
 )
 
 // Options for opening storage.
@@ -30,8 +33,13 @@ type backend struct {
 
 func registry() map[string]backend {
 	return map[string]backend{
-		"local": {open: openLocal},
-		"mem":   {open: openMem},
+		"local":          {open: openLocal},
+		"mem":            {open: openMem},
+		"s3":             {open: openS3, remote: true},
+		"s3_compatible":  {open: openS3, remote: true},
+		"s3_rgw":         {open: openS3, remote: true},
+		"google_storage": {open: openGCS, remote: true},
+		"azure_blobs":    {open: openAzure, remote: true},
 	}
 }
 
@@ -109,4 +117,28 @@ func openMem(_ context.Context, sp providers.StorageProperties, _ Options, _ boo
 // (the SDKs' own retries are turned down so the two never multiply).
 func wrapRemote(st providers.Storage, o Options) providers.Storage {
 	return retry.New(st, retry.Options{Logger: o.Logger})
+}
+
+func openS3(ctx context.Context, sp providers.StorageProperties, o Options, create bool) (providers.Storage, error) {
+	so := s3.Options{Logger: o.Logger}
+	if create {
+		return s3.Create(ctx, sp, so)
+	}
+	return s3.Open(ctx, sp, so)
+}
+
+func openGCS(ctx context.Context, sp providers.StorageProperties, o Options, create bool) (providers.Storage, error) {
+	goo := gcs.Options{Logger: o.Logger}
+	if create {
+		return gcs.Create(ctx, sp, goo)
+	}
+	return gcs.Open(ctx, sp, goo)
+}
+
+func openAzure(ctx context.Context, sp providers.StorageProperties, o Options, create bool) (providers.Storage, error) {
+	ao := azure.Options{Logger: o.Logger}
+	if create {
+		return azure.Create(ctx, sp, ao)
+	}
+	return azure.Open(ctx, sp, ao)
 }
