@@ -33,6 +33,9 @@ type Engine struct {
 // Progress receives counters while a backup or restore runs. Implementations
 // must be safe for concurrent use; cmd renders them.
 type Progress interface {
+	// Total announces how much work there is, when it is known.
+	Total(files, bytes int64)
+	// File reports one finished file; fromCache means it was not read.
 	File(path string, bytes int64, fromCache bool)
 }
 
@@ -143,6 +146,19 @@ func (e *Engine) Backup(ctx context.Context, o BackupOptions) (res *BackupResult
 		return nil, err
 	}
 	b := &nodeBackup{e: e, o: o, sess: sess, fc: fc, mw: mw}
+	if e.Progress != nil {
+		// A metadata-only walk: cheap next to reading, and it gives the
+		// progress bar its size.
+		var files, bytes int64
+		if err := WalkDataDirs(ctx, o.DataDirs, o.Walk, func(sf SourceFile) error {
+			files++
+			bytes += sf.Info.Size()
+			return nil
+		}, func(string, string) {}); err != nil {
+			return nil, err
+		}
+		e.Progress.Total(files, bytes)
+	}
 	if err := b.run(ctx); err != nil {
 		return nil, err
 	}

@@ -82,6 +82,13 @@ func (e *Engine) Restore(ctx context.Context, o RestoreOptions) (*RestoreResult,
 		workers = max(4, e.Repo.Storage().Properties().Concurrency)
 	}
 	r := &restorer{e: e, o: o}
+	if e.Progress != nil && o.Filter == nil {
+		h, err := e.ReadManifest(ctx, o.Name, o.Node, nil)
+		if err != nil {
+			return nil, err
+		}
+		e.Progress.Total(h.Summary.Files, h.Summary.Bytes)
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(workers)
 	var batch []*FileEntry
@@ -190,6 +197,9 @@ func (r *restorer) commit(o *outFile, got index.ID) error {
 	}
 	r.files.Add(1)
 	r.bytes.Add(o.meta.Size)
+	if p := r.e.Progress; p != nil {
+		p.File(o.dst, o.meta.Size, false)
+	}
 	return nil
 }
 

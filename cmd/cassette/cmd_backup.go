@@ -74,10 +74,14 @@ func runBackup(c *cli.Context, o backupOptions) error {
 	if err != nil {
 		return err
 	}
-	res, err := s.engine().Backup(c.Context, engine.BackupOptions{
+	eng := s.engine()
+	pr := newProgress("backup", c.App.ErrWriter, s.log)
+	eng.Progress = pr
+	res, err := eng.Backup(c.Context, engine.BackupOptions{
 		Name: o.name, Node: o.node, Type: o.typ, DataDirs: dirs, Workers: o.workers,
 		Walk: engine.WalkOptions{IncludeSnapshotDirs: o.snapshots, Filter: engine.TableFilter(s.cfg.Cassandra.Keyspaces, nil, s.cfg.Cassandra.ExcludeKeyspaces)},
 	})
+	pr.done(err == nil)
 	if err != nil {
 		return err
 	}

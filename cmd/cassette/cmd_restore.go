@@ -63,10 +63,14 @@ func runRestore(c *cli.Context, o restoreOptions) error {
 	if o.node == "" {
 		o.node = defaultNode()
 	}
-	res, err := s.engine().Restore(c.Context, engine.RestoreOptions{
+	eng := s.engine()
+	pr := newProgress("restore", c.App.ErrWriter, s.log)
+	eng.Progress = pr
+	res, err := eng.Restore(c.Context, engine.RestoreOptions{
 		Name: o.name, Node: o.node, Target: o.target, TargetDirs: o.targetDirs,
 		Filter: engine.TableFilter(o.keyspaces, o.tables, nil), Overwrite: o.overwrite,
 	})
+	pr.done(err == nil)
 	if err != nil {
 		return err
 	}
