@@ -31,7 +31,7 @@ func newRestoreCommand() *cli.Command {
 			&cli.StringFlag{Name: "target", Usage: "`DIR` to restore into"},
 			&cli.StringSliceFlag{Name: "target-dir", Usage: "restore a JBOD backup in place: one folder per data directory of the backup, in order (instead of --target)"},
 			&cli.StringSliceFlag{Name: "keyspace", Usage: "restore only this keyspace (repeatable)"},
-			&cli.StringSliceFlag{Name: "table", Usage: "restore only this table, as keyspace.table (repeatable)"},
+			&cli.StringSliceFlag{Name: "table", Usage: "restore only this table: keyspace.table, or a table name (with --keyspace: that table of those keyspaces; alone: in every keyspace); repeatable"},
 			&cli.BoolFlag{Name: "overwrite", Usage: "replace files that already exist in the target"},
 		},
 		Action: func(c *cli.Context) error {
@@ -47,11 +47,11 @@ func runRestore(c *cli.Context, o restoreOptions) error {
 	if (o.target == "") == (len(o.targetDirs) == 0) {
 		return usagef("give exactly one of --target DIR or --target-dir DIR (repeatable)")
 	}
-	for _, t := range o.tables {
-		if !strings.Contains(t, ".") {
-			return usagef("--table %q: write it as keyspace.table", t)
-		}
+	ks, tables, err := restoreSelection(o.keyspaces, o.tables)
+	if err != nil {
+		return err
 	}
+	o.keyspaces, o.tables = ks, tables
 	s, err := openSession(c)
 	if err != nil {
 		return err
@@ -77,4 +77,30 @@ func runRestore(c *cli.Context, o restoreOptions) error {
 	fmt.Fprintf(c.App.Writer, "restored backup %s node %s: %d files, %s in %s (%s), every file verified\n",
 		o.name, o.node, res.Files, humanBytes(res.Bytes), res.Duration.Round(time.Millisecond), rate(res.Bytes, res.Duration))
 	return nil
+}
+
+// restoreSelection turns --keyspace/--table into the include lists of
+// engine.TableFilter: "--keyspace ks --table t" means ks.t (not all of ks
+// plus every t), a bare --table alone matches that table in every keyspace.
+func restoreSelection(keyspaces, tables []string) ([]string, []string, error) {
+	var bare, qualified []string
+	for _, t := range tables {
+		if t == "" || strings.HasPrefix(t, ".") || strings.HasSuffix(t, ".") {
+			return nil, nil, usagef("--table %q: give a table name or keyspace.table", t)
+		}
+		if strings.Contains(t, ".") {
+			qualified = append(qualified, t)
+		} else {
+			bare = append(bare, t)
+		}
+	}
+	if len(bare) == 0 || len(keyspaces) == 0 {
+		return keyspaces, append(qualified, bare...), nil
+	}
+	for _, k := range keyspaces {
+		for _, t := range bare {
+			qualified = append(qualified, k+"."+t)
+		}
+	}
+	return nil, qualified, nil
 }

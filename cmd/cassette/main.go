@@ -44,7 +44,9 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		Description: "cassette stores each node's SSTables as content-defined chunks in packs, so every backup is a\n" +
 			"synthetic full backup that costs only the chunks that are new. Configure the repository in a YAML\n" +
 			"file (--config or CASSETTE_CONFIG) using Mission Control's storageProperties names, a\n" +
-			"MedusaConfiguration manifest, or an existing medusa.ini.",
+			"MedusaConfiguration manifest, or an existing medusa.ini.\n\n" +
+			"Exit codes: 0 success, 1 the operation failed (the message says why), 2 bad flags or configuration,\n" +
+			"3 data in the repository is damaged or missing, 4 no such repository or backup, 130 interrupted.",
 		Writer:               stdout,
 		ErrWriter:            stderr,
 		EnableBashCompletion: true,

@@ -114,3 +114,21 @@ func TestHelpMentionsEveryCommand(t *testing.T) {
 		}
 	}
 }
+
+func TestRestoreSelection(t *testing.T) {
+	ks, tbl, err := restoreSelection([]string{"ks1"}, []string{"users"})
+	if err != nil || len(ks) != 0 || len(tbl) != 1 || tbl[0] != "ks1.users" {
+		t.Fatalf("--keyspace ks1 --table users: %v %v %v", ks, tbl, err)
+	}
+	ks, tbl, _ = restoreSelection([]string{"ks1", "ks2"}, nil)
+	if len(ks) != 2 || len(tbl) != 0 {
+		t.Fatalf("keyspaces only: %v %v", ks, tbl)
+	}
+	_, tbl, _ = restoreSelection(nil, []string{"users", "ks3.events"})
+	if len(tbl) != 2 {
+		t.Fatalf("tables only: %v", tbl)
+	}
+	if _, _, err := restoreSelection(nil, []string{"ks."}); err == nil {
+		t.Fatal("ks. accepted")
+	}
+}
