@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -63,19 +64,18 @@ type BackupOptions struct {
 	// GOMAXPROCS+1: chunking is CPU-bound, reading overlaps).
 	Workers int
 	Walk    WalkOptions
+	// Identity is this node's place in the ring (datacenter, rack, tokens,
+	// version); Identity.Host is set to Node.
+	Identity NodeInfo
+	// Expected is the cluster topology this node expects to take part in
+	// the backup, so nodes that never start still count.
+	Expected []NodeInfo
 }
 
 // BackupResult is what a node backup did.
 type BackupResult struct {
 	Header   Header
 	Duration time.Duration
-}
-
-type startedMarker struct {
-	Backup  string    `json:"backup"`
-	Node    string    `json:"node"`
-	Type    string    `json:"type"`
-	Started time.Time `json:"started"`
 }
 
 // Backup backs up one node's data directories as backup o.Name. The manifest
@@ -113,10 +113,24 @@ func (e *Engine) Backup(ctx context.Context, o BackupOptions) (res *BackupResult
 		}
 		h.DataDirs = append(h.DataDirs, abs)
 	}
-	marker, _ := json.Marshal(startedMarker{o.Name, o.Node, o.Type, started})
+	o.Identity.Host = o.Node
+	h.Identity = o.Identity
+	marker, _ := json.Marshal(Marker{Backup: o.Name, Node: o.Node, Type: o.Type, Started: started, Identity: o.Identity, Expected: o.Expected})
 	if err := st.Put(ctx, StartedKey(o.Name, o.Node), providers.Bytes(marker), providers.PutOptions{}); err != nil {
 		return nil, fmt.Errorf("write %s: %w", StartedKey(o.Name, o.Node), err)
 	}
+	// A stale failure marker from an earlier attempt of this name goes.
+	if err := st.Delete(ctx, FailedKey(o.Name, o.Node)); err != nil {
+		return nil, fmt.Errorf("delete %s: %w", FailedKey(o.Name, o.Node), err)
+	}
+	if err := e.writeSummary(ctx, o.Name); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			e.recordFailure(o.Name, o.Node, err)
+		}
+	}()
 	if _, err := e.Repo.SyncIndex(ctx); err != nil {
 		return nil, err
 	}
@@ -178,10 +192,36 @@ func (e *Engine) Backup(ctx context.Context, o BackupOptions) (res *BackupResult
 	if err := e.putManifest(ctx, mkey, &h, tmp); err != nil {
 		return nil, err
 	}
+	if err := e.writeSummary(ctx, o.Name); err != nil {
+		e.log().Warn("backup complete, but its summary was not updated; list derives it", "backup", o.Name, "err", err)
+	}
 	if err := fc.Record(o.Node, b.cached); err != nil {
 		e.log().Warn("could not update the file cache; the next differential backup re-reads files", "err", err)
 	}
 	return &BackupResult{Header: h, Duration: h.Finished.Sub(started)}, nil
+}
+
+// recordFailure writes the failed marker and refreshes the summary, with a
+// fresh context: the backup's own may be what was cancelled.
+func (e *Engine) recordFailure(name, node string, cause error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	b, _ := json.Marshal(failedMarker{Failed: e.now(), Error: oneLineError(cause)})
+	if err := e.Repo.Storage().Put(ctx, FailedKey(name, node), providers.Bytes(b), providers.PutOptions{}); err != nil {
+		e.log().Warn("could not record the failed backup", "backup", name, "node", node, "err", err)
+		return
+	}
+	if err := e.writeSummary(ctx, name); err != nil {
+		e.log().Warn("could not update the backup summary", "backup", name, "err", err)
+	}
+}
+
+func oneLineError(err error) string {
+	s := err.Error()
+	if len(s) > 1000 {
+		s = s[:1000]
+	}
+	return strings.NewReplacer("\n", " ", "\r", " ").Replace(s)
 }
 
 // putManifest writes header frame + entries frame as one object.

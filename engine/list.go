@@ -18,7 +18,7 @@ type NodeBackup struct {
 	Node     string
 	Complete bool    // the manifest exists
 	Header   *Header // nil when incomplete
-	Started  startedMarker
+	Started  Marker
 }
 
 // ListBackups returns every node backup in the repository, sorted by start
@@ -53,7 +53,7 @@ func (e *Engine) ListBackups(ctx context.Context) ([]NodeBackup, error) {
 				return nil, err
 			}
 			nb.Header = h
-			nb.Started = startedMarker{Backup: h.Backup, Node: h.Node, Type: h.Type, Started: h.Started}
+			nb.Started = Marker{Backup: h.Backup, Node: h.Node, Type: h.Type, Started: h.Started, Identity: h.Identity}
 		} else if err := e.readStarted(ctx, nb); err != nil {
 			return nil, err
 		}

@@ -39,6 +39,8 @@ type Header struct {
 	// DataDirs are the data directories as they were on the node; FileEntry.Dir
 	// indexes this list.
 	DataDirs []string `json:"dataDirs"`
+	// Identity is the node's place in the ring when it was backed up.
+	Identity NodeInfo `json:"identity"`
 	Summary  Summary  `json:"summary"`
 }
 

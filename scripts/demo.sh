@@ -44,6 +44,7 @@ step "differential backup (only new SSTables are read and uploaded)"
 
 step "cassette list"
 "$CASSETTE" list
+"$CASSETTE" list --nodes
 
 step "restore day2 into a fresh folder"
 "$CASSETTE" restore --name day2 --target "$DEMO/restore"

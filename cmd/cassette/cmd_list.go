@@ -1,41 +1,78 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"text/tabwriter"
 	"time"
 
 	"github.com/urfave/cli/v2"
-
-	"github.com/cassette-backup/cassette/engine"
 )
 
 func newListCommand() *cli.Command {
 	return &cli.Command{
 		Name:    "list",
 		Aliases: []string{"list-backups"},
-		Usage:   "list the backups in the repository, oldest first, one line per node backup",
+		Usage:   "list the backups in the repository, oldest first, like `kubectl get MedusaBackup`",
+		Description: "One line per backup name: when it started and finished, how many nodes take part and how many\n" +
+			"completed, and its status. --nodes prints one line per node backup instead.",
 		Flags: []cli.Flag{
-			&cli.BoolFlag{Name: "json", Usage: "print JSON (one object per node backup) instead of a table"},
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: outputFlagUsage},
+			&cli.BoolFlag{Name: "nodes", Usage: "one line per node backup, with files, size and new bytes (reads every manifest header)"},
 		},
-		Action: func(c *cli.Context) error { return runList(c, c.Bool("json")) },
+		Action: func(c *cli.Context) error {
+			if err := checkOutput(c.String("output")); err != nil {
+				return err
+			}
+			if c.Bool("nodes") {
+				return runListNodes(c, c.String("output"))
+			}
+			return runList(c, c.String("output"))
+		},
 	}
 }
 
-type listRow struct {
-	Name     string    `json:"name"`
-	Node     string    `json:"node"`
-	Type     string    `json:"type"`
-	Status   string    `json:"status"`
-	Started  time.Time `json:"started"`
-	Finished time.Time `json:"finished,omitzero"`
-	Files    int64     `json:"files"`
-	Bytes    int64     `json:"bytes"`
-	NewBytes int64     `json:"newBytes"`
+func runList(c *cli.Context, output string) error {
+	s, err := openSession(c)
+	if err != nil {
+		return err
+	}
+	defer s.close(c.Context)
+	backups, err := s.engine().ListClusterBackups(c.Context)
+	if err != nil {
+		return err
+	}
+	if output == "json" || output == "yaml" {
+		return writeStructured(c.App.Writer, output, backups)
+	}
+	if len(backups) == 0 {
+		fmt.Fprintln(c.App.Writer, "no backups yet")
+		return nil
+	}
+	tw := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tSTARTED\tFINISHED\tNODES\tCOMPLETED\tSTATUS")
+	for _, b := range backups {
+		fin := "-"
+		if b.FinishTime != nil {
+			fin = ts(*b.FinishTime)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\n", b.Name, ts(b.StartTime), fin, b.TotalNodes, b.FinishedNodes, b.Status)
+	}
+	return tw.Flush()
 }
 
-func runList(c *cli.Context, asJSON bool) error {
+type listRow struct {
+	Name     string    `json:"name" yaml:"name"`
+	Node     string    `json:"node" yaml:"node"`
+	Type     string    `json:"type" yaml:"type"`
+	Status   string    `json:"status" yaml:"status"`
+	Started  time.Time `json:"started" yaml:"started"`
+	Finished time.Time `json:"finished,omitzero" yaml:"finished,omitempty"`
+	Files    int64     `json:"files" yaml:"files"`
+	Bytes    int64     `json:"bytes" yaml:"bytes"`
+	NewBytes int64     `json:"newBytes" yaml:"newBytes"`
+}
+
+func runListNodes(c *cli.Context, output string) error {
 	s, err := openSession(c)
 	if err != nil {
 		return err
@@ -54,14 +91,8 @@ func runList(c *cli.Context, asJSON bool) error {
 		}
 		rows = append(rows, r)
 	}
-	if asJSON {
-		enc := json.NewEncoder(c.App.Writer)
-		for _, r := range rows {
-			if err := enc.Encode(r); err != nil {
-				return err
-			}
-		}
-		return nil
+	if output == "json" || output == "yaml" {
+		return writeStructured(c.App.Writer, output, rows)
 	}
 	if len(rows) == 0 {
 		fmt.Fprintln(c.App.Writer, "no backups yet")
@@ -74,5 +105,3 @@ func runList(c *cli.Context, asJSON bool) error {
 	}
 	return tw.Flush()
 }
-
-var _ = engine.TypeFull

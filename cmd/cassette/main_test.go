@@ -53,7 +53,7 @@ func TestCLIRoundTrip(t *testing.T) {
 		t.Fatalf("backup with a taken name: %d %q", code, stderr)
 	}
 	code, out, _ := runCLI(t, "--config", cfg, "list")
-	if code != 0 || !strings.Contains(out, "b1") || !strings.Contains(out, "complete") {
+	if code != 0 || !strings.Contains(out, "b1") || !strings.Contains(out, "SUCCESS") {
 		t.Fatalf("list: %d %q", code, out)
 	}
 	target := filepath.Join(dir, "restore")
@@ -130,5 +130,34 @@ func TestRestoreSelection(t *testing.T) {
 	}
 	if _, _, err := restoreSelection(nil, []string{"ks."}); err == nil {
 		t.Fatal("ks. accepted")
+	}
+}
+
+func TestCLIStatusAndListFormats(t *testing.T) {
+	t.Setenv("CASSETTE_CONFIG", "")
+	dir := t.TempDir()
+	tbl := filepath.Join(dir, "data", "ks1", "users-0a1b2c")
+	os.MkdirAll(tbl, 0o755)
+	os.WriteFile(filepath.Join(tbl, "nb-1-big-Data.db"), []byte("some rows"), 0o644)
+	cfg := writeConfig(t, dir)
+	for _, args := range [][]string{{"init"}, {"backup", "--name", "nightly"}} {
+		if code, _, stderr := runCLI(t, append([]string{"--config", cfg}, args...)...); code != 0 {
+			t.Fatalf("%v: %s", args, stderr)
+		}
+	}
+	code, out, _ := runCLI(t, "--config", cfg, "status", "--name", "nightly", "-o", "yaml")
+	for _, want := range []string{"status: SUCCESS", "totalNodes: 1", "finishedNodes: 1", "host: node1", "backupType: differential", "totalFiles: 1"} {
+		if code != 0 || !strings.Contains(out, want) {
+			t.Fatalf("status -o yaml lacks %q: %d %s", want, code, out)
+		}
+	}
+	if code, out, _ := runCLI(t, "--config", cfg, "list", "-o", "json"); code != 0 || !strings.Contains(out, `"status": "SUCCESS"`) {
+		t.Fatalf("list -o json: %d %s", code, out)
+	}
+	if code, out, _ := runCLI(t, "--config", cfg, "list", "--nodes"); code != 0 || !strings.Contains(out, "complete") {
+		t.Fatalf("list --nodes: %d %s", code, out)
+	}
+	if code, _, stderr := runCLI(t, "--config", cfg, "status", "--name", "nope"); code != exitNotFound {
+		t.Fatalf("status of a missing backup: %d %s", code, stderr)
 	}
 }
