@@ -145,3 +145,27 @@ func (s *Session) WriteFile(ctx context.Context, rd io.Reader) (FileResult, erro
 	res.Hash = fh.Sum(res.Size)
 	return res, nil
 }
+
+// HashFile computes the whole-file hash of rd as WriteFile would record it,
+// without storing anything: restore uses it to recognise files already in
+// place.
+func (r *Repo) HashFile(ctx context.Context, rd io.Reader) (int64, index.ID, error) {
+	bufs := r.getBuffers(rd)
+	defer bufPool.Put(bufs)
+	fh := NewFileHasher()
+	var size int64
+	for {
+		if err := ctx.Err(); err != nil {
+			return 0, index.ID{}, err
+		}
+		c, err := bufs.ch.Next(bufs.chunk)
+		if err == io.EOF {
+			return size, fh.Sum(size), nil
+		}
+		if err != nil {
+			return 0, index.ID{}, err
+		}
+		fh.Add(index.Hash(c.Data))
+		size += int64(c.Length)
+	}
+}

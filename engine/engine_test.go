@@ -276,3 +276,49 @@ func TestManifestRoundTrip(t *testing.T) {
 		t.Fatalf("round trip: %+v %+v", gh, got)
 	}
 }
+
+// An interrupted restore resumes: files already in place are kept without
+// download, missing ones are fetched; a restore that cannot fit fails before
+// writing anything.
+func TestRestoreResumesAndChecksSpace(t *testing.T) {
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(31, 32))
+	var files []treeFile
+	for i := 0; i < 12; i++ {
+		files = append(files, treeFile{rel: fmt.Sprintf("ks/t-0a/nb-%d-big-Data.db", i), data: randomBytes(rng, 5000+rng.IntN(60<<10))})
+	}
+	data := filepath.Join(t.TempDir(), "data")
+	writeTree(t, data, files)
+	e := testEngine(t, mem.New(mem.Options{}))
+	if _, err := e.Backup(ctx, BackupOptions{Name: "b", Node: "n", DataDirs: []string{data}}); err != nil {
+		t.Fatal(err)
+	}
+	target := filepath.Join(t.TempDir(), "r")
+	if _, err := e.Restore(ctx, RestoreOptions{Name: "b", Node: "n", Target: target}); err != nil {
+		t.Fatal(err)
+	}
+	// "Interrupt": remove a third of the files.
+	for i := 0; i < 4; i++ {
+		os.Remove(filepath.Join(target, "ks", "t-0a", fmt.Sprintf("nb-%d-big-Data.db", i)))
+	}
+	res, err := e.Restore(ctx, RestoreOptions{Name: "b", Node: "n", Target: target})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Files != 4 || res.InPlace != 8 {
+		t.Fatalf("resume wrote %d, kept %d", res.Files, res.InPlace)
+	}
+	compareTrees(t, data, target)
+
+	old := freeSpaceFn
+	freeSpaceFn = func(string) (int64, error) { return 1000, nil }
+	defer func() { freeSpaceFn = old }()
+	empty := filepath.Join(t.TempDir(), "small")
+	_, err = e.Restore(ctx, RestoreOptions{Name: "b", Node: "n", Target: empty})
+	if err == nil || !strings.Contains(err.Error(), "free") {
+		t.Fatalf("restore into a too small disk: %v", err)
+	}
+	if _, statErr := os.Stat(empty); !os.IsNotExist(statErr) {
+		t.Fatal("a restore that cannot fit wrote something")
+	}
+}

@@ -28,8 +28,12 @@ type RestoreOptions struct {
 	TargetDirs []string
 	// Filter keeps only some keyspaces/tables (see TableFilter).
 	Filter func(keyspace, table string) bool
-	// Overwrite replaces files that already exist in the target.
+	// Overwrite replaces files that already exist in the target with other
+	// content. Files whose content already matches the backup are always
+	// kept as they are (an interrupted restore resumes).
 	Overwrite bool
+	// SkipSpaceCheck skips the free-space check before writing.
+	SkipSpaceCheck bool
 	// Workers bounds files restored at once (default: the storage's
 	// concurrency, at least 4).
 	Workers int
@@ -38,8 +42,9 @@ type RestoreOptions struct {
 // RestoreResult counts what a restore did.
 type RestoreResult struct {
 	Header   Header
-	Files    int64
+	Files    int64 // files written
 	Bytes    int64
+	InPlace  int64 // files found already restored and verified, not downloaded
 	Duration time.Duration
 }
 
@@ -82,12 +87,8 @@ func (e *Engine) Restore(ctx context.Context, o RestoreOptions) (*RestoreResult,
 		workers = max(4, e.Repo.Storage().Properties().Concurrency)
 	}
 	r := &restorer{e: e, o: o}
-	if e.Progress != nil && o.Filter == nil {
-		h, err := e.ReadManifest(ctx, o.Name, o.Node, nil)
-		if err != nil {
-			return nil, err
-		}
-		e.Progress.Total(h.Summary.Files, h.Summary.Bytes)
+	if err := r.preflight(ctx); err != nil {
+		return nil, err
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(workers)
@@ -124,13 +125,31 @@ func (e *Engine) Restore(ctx context.Context, o RestoreOptions) (*RestoreResult,
 	if err != nil {
 		return nil, err
 	}
-	return &RestoreResult{Header: *h, Files: r.files.Load(), Bytes: r.bytes.Load(), Duration: time.Since(start)}, nil
+	return &RestoreResult{Header: *h, Files: r.files.Load(), Bytes: r.bytes.Load(), InPlace: r.inPlace.Load(), Duration: time.Since(start)}, nil
 }
 
 type restorer struct {
-	e            *Engine
-	o            RestoreOptions
-	files, bytes atomic.Int64
+	e                     *Engine
+	o                     RestoreOptions
+	files, bytes, inPlace atomic.Int64
+}
+
+// alreadyRestored reports whether dst already holds f's content: same size,
+// and the same whole-file hash computed locally (no download).
+func (r *restorer) alreadyRestored(ctx context.Context, dst string, fi os.FileInfo, f *FileEntry) (bool, error) {
+	if !fi.Mode().IsRegular() || fi.Size() != f.Size {
+		return false, nil
+	}
+	in, err := os.Open(dst)
+	if err != nil {
+		return false, fmt.Errorf("restore %s: %w", dst, err)
+	}
+	defer in.Close()
+	_, h, err := r.e.Repo.HashFile(ctx, in)
+	if err != nil {
+		return false, fmt.Errorf("restore %s: read existing file: %w", dst, err)
+	}
+	return h == f.Hash, nil
 }
 
 func (r *restorer) destination(f *FileEntry) (string, error) {
@@ -151,14 +170,24 @@ type outFile struct {
 	meta *FileEntry
 }
 
-func (r *restorer) create(f *FileEntry) (*outFile, error) {
+// create opens a temporary file for f, or returns nil when the target
+// already holds exactly f's content (a resumed restore).
+func (r *restorer) create(ctx context.Context, f *FileEntry) (*outFile, error) {
 	dst, err := r.destination(f)
 	if err != nil {
 		return nil, err
 	}
-	if !r.o.Overwrite {
-		if _, err := os.Lstat(dst); err == nil {
-			return nil, fmt.Errorf("restore %s: the file already exists; restore into an empty folder or pass --overwrite", dst)
+	if fi, err := os.Lstat(dst); err == nil {
+		same, err := r.alreadyRestored(ctx, dst, fi, f)
+		if err != nil {
+			return nil, err
+		}
+		if same {
+			r.inPlace.Add(1)
+			return nil, nil
+		}
+		if !r.o.Overwrite {
+			return nil, fmt.Errorf("restore %s: a different file is already there; restore into an empty folder or pass --overwrite", dst)
 		}
 	}
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
@@ -216,9 +245,12 @@ func (r *restorer) smallFiles(ctx context.Context, files []*FileEntry) error {
 	}()
 	byPack := map[index.ID][]index.Entry{}
 	for _, f := range files {
-		o, err := r.create(f)
+		o, err := r.create(ctx, f)
 		if err != nil {
 			return err
+		}
+		if o == nil {
+			continue
 		}
 		outs = append(outs, o)
 		if f.Chunk == nil {
@@ -262,8 +294,8 @@ func (r *restorer) smallFiles(ctx context.Context, files []*FileEntry) error {
 // largeFile restores a file with content lists: runs of chunks that sit
 // next to each other in one pack are fetched with one range read.
 func (r *restorer) largeFile(ctx context.Context, f *FileEntry) error {
-	o, err := r.create(f)
-	if err != nil {
+	o, err := r.create(ctx, f)
+	if err != nil || o == nil {
 		return err
 	}
 	defer func() {
@@ -325,4 +357,52 @@ func (r *restorer) largeFile(ctx context.Context, f *FileEntry) error {
 		return fmt.Errorf("%w: restored %s has %d bytes, manifest says %d", chunkstore.ErrIntegrity, o.dst, pos, f.Size)
 	}
 	return r.commit(o, fh.Sum(f.Size))
+}
+
+// freeSpaceFn is replaced by tests.
+var freeSpaceFn = freeSpace
+
+// preflight sums what the restore will write and checks that it fits in
+// each target file system before anything is written.
+func (r *restorer) preflight(ctx context.Context) error {
+	need := map[int]int64{}
+	var files, bytes int64
+	_, err := r.e.ReadManifest(ctx, r.o.Name, r.o.Node, func(f *FileEntry) error {
+		if r.o.Filter != nil && !r.o.Filter(f.Keyspace(), f.Table()) {
+			return nil
+		}
+		files++
+		bytes += f.Size
+		need[f.Dir] += f.Size
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if p := r.e.Progress; p != nil {
+		p.Total(files, bytes)
+	}
+	if r.o.SkipSpaceCheck {
+		return nil
+	}
+	perTarget := map[string]int64{}
+	for dir, n := range need {
+		t := r.o.Target
+		if len(r.o.TargetDirs) > dir {
+			t = r.o.TargetDirs[dir]
+		}
+		perTarget[t] += n
+	}
+	for t, n := range perTarget {
+		free, err := freeSpaceFn(t)
+		if err != nil {
+			return fmt.Errorf("restore target %s: %w", t, err)
+		}
+		// Files already in place count against the need, but finding them
+		// costs a read; the margin keeps the check simple and safe.
+		if n > free {
+			return fmt.Errorf("restore needs %d bytes in %s but only %d are free: free space or restore fewer keyspaces (--keyspace/--table); nothing was written", n, t, free)
+		}
+	}
+	return nil
 }

@@ -15,6 +15,7 @@ type restoreOptions struct {
 	targetDirs         []string
 	keyspaces, tables  []string
 	overwrite          bool
+	skipSpace          bool
 }
 
 func newRestoreCommand() *cli.Command {
@@ -32,12 +33,13 @@ func newRestoreCommand() *cli.Command {
 			&cli.StringSliceFlag{Name: "target-dir", Usage: "restore a JBOD backup in place: one folder per data directory of the backup, in order (instead of --target)"},
 			&cli.StringSliceFlag{Name: "keyspace", Usage: "restore only this keyspace (repeatable)"},
 			&cli.StringSliceFlag{Name: "table", Usage: "restore only this table: keyspace.table, or a table name (with --keyspace: that table of those keyspaces; alone: in every keyspace); repeatable"},
-			&cli.BoolFlag{Name: "overwrite", Usage: "replace files that already exist in the target"},
+			&cli.BoolFlag{Name: "overwrite", Usage: "replace files in the target whose content differs from the backup (files that already match are always kept, so an interrupted restore resumes)"},
+			&cli.BoolFlag{Name: "skip-space-check", Usage: "do not check free space in the target before writing"},
 		},
 		Action: func(c *cli.Context) error {
 			return runRestore(c, restoreOptions{
 				name: c.String("name"), node: c.String("node"), target: c.String("target"), targetDirs: c.StringSlice("target-dir"),
-				keyspaces: c.StringSlice("keyspace"), tables: c.StringSlice("table"), overwrite: c.Bool("overwrite"),
+				keyspaces: c.StringSlice("keyspace"), tables: c.StringSlice("table"), overwrite: c.Bool("overwrite"), skipSpace: c.Bool("skip-space-check"),
 			})
 		},
 	}
@@ -68,7 +70,7 @@ func runRestore(c *cli.Context, o restoreOptions) error {
 	eng.Progress = pr
 	res, err := eng.Restore(c.Context, engine.RestoreOptions{
 		Name: o.name, Node: o.node, Target: o.target, TargetDirs: o.targetDirs,
-		Filter: engine.TableFilter(o.keyspaces, o.tables, nil), Overwrite: o.overwrite,
+		Filter: engine.TableFilter(o.keyspaces, o.tables, nil), Overwrite: o.overwrite, SkipSpaceCheck: o.skipSpace,
 	})
 	pr.done(err == nil)
 	if err != nil {
@@ -76,6 +78,9 @@ func runRestore(c *cli.Context, o restoreOptions) error {
 	}
 	fmt.Fprintf(c.App.Writer, "restored backup %s node %s: %d files, %s in %s (%s), every file verified\n",
 		o.name, o.node, res.Files, humanBytes(res.Bytes), res.Duration.Round(time.Millisecond), rate(res.Bytes, res.Duration))
+	if res.InPlace > 0 {
+		fmt.Fprintf(c.App.Writer, "  %d files were already in place with the right content and were kept\n", res.InPlace)
+	}
 	return nil
 }
 

@@ -64,8 +64,17 @@ func TestCLIRoundTrip(t *testing.T) {
 	if !bytes.Equal(got, bytes.Repeat([]byte("row data "), 100000)) {
 		t.Fatal("restored Data.db differs")
 	}
+	// Re-running a restore keeps what is already there (resume).
+	if code, out, stderr := runCLI(t, "--config", cfg, "restore", "--name", "b1", "--target", target); code != 0 || !strings.Contains(out, "already in place") {
+		t.Fatalf("restore again: %d %q %q", code, out, stderr)
+	}
+	// A different file in the way needs --overwrite.
+	os.WriteFile(filepath.Join(target, "ks1", "users-0a1b2c", "nb-1-big-TOC.txt"), []byte("something else"), 0o644)
 	if code, _, stderr := runCLI(t, "--config", cfg, "restore", "--name", "b1", "--target", target); code == 0 || !strings.Contains(stderr, "--overwrite") {
-		t.Fatalf("restore over existing files: %d %q", code, stderr)
+		t.Fatalf("restore over a different file: %d %q", code, stderr)
+	}
+	if code, _, stderr := runCLI(t, "--config", cfg, "restore", "--name", "b1", "--target", target, "--overwrite"); code != 0 {
+		t.Fatalf("restore --overwrite: %d %q", code, stderr)
 	}
 	if code, _, stderr := runCLI(t, "--config", cfg, "restore", "--name", "nope", "--target", filepath.Join(dir, "r2")); code != exitNotFound || strings.Count(stderr, "\n") != 1 {
 		t.Fatalf("restore of a missing backup: %d %q", code, stderr)
