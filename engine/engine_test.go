@@ -18,6 +18,7 @@ import (
 	"github.com/cassette-backup/cassette/chunkstore"
 	"github.com/cassette-backup/cassette/index"
 	"github.com/cassette-backup/cassette/providers"
+	"github.com/cassette-backup/cassette/providers/faulty"
 	"github.com/cassette-backup/cassette/providers/mem"
 )
 
@@ -321,4 +322,74 @@ func TestRestoreResumesAndChecksSpace(t *testing.T) {
 	if _, statErr := os.Stat(empty); !os.IsNotExist(statErr) {
 		t.Fatal("a restore that cannot fit wrote something")
 	}
+}
+
+// In-place restore refuses while the node runs, moves current tables aside,
+// restores, and on an injected failure puts everything back as it was.
+func TestRestoreInPlace(t *testing.T) {
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(41, 42))
+	data := filepath.Join(t.TempDir(), "data")
+	writeTree(t, data, []treeFile{
+		{"ks/t-0a/nb-1-big-Data.db", randomBytes(rng, 40<<10)},
+		{"ks/t-0a/nb-1-big-TOC.txt", []byte("Data.db\n")},
+		{"ks/u-0b/nb-1-big-Data.db", randomBytes(rng, 10<<10)},
+	})
+	st := mem.New(mem.Options{})
+	fs := faulty.New(st)
+	e := testEngine(t, fs)
+	if _, err := e.Backup(ctx, BackupOptions{Name: "b", Node: "n", DataDirs: []string{data}}); err != nil {
+		t.Fatal(err)
+	}
+	snapshot := filepath.Join(t.TempDir(), "before")
+	// The node moves on: compaction replaced a file, a new one appeared.
+	os.Remove(filepath.Join(data, "ks/t-0a/nb-1-big-Data.db"))
+	writeTree(t, data, []treeFile{{"ks/t-0a/nb-2-big-Data.db", randomBytes(rng, 30<<10)}})
+	copyTree(t, data, snapshot)
+
+	o := RestoreOptions{Name: "b", Node: "n", TargetDirs: []string{data}}
+	running := func(context.Context) (bool, error) { return true, nil }
+	if _, _, err := e.RestoreInPlace(ctx, o, InPlaceOptions{IsRunning: running}); !errors.Is(err, ErrNodeRunning) {
+		t.Fatalf("in-place restore while running: %v", err)
+	}
+	stopped := func(context.Context) (bool, error) { return false, nil }
+	fs.AddRule(faulty.Rule{Op: faulty.OpGet, KeyPrefix: chunkstore.PackPrefix, Nth: 1})
+	if _, _, err := e.RestoreInPlace(ctx, o, InPlaceOptions{IsRunning: stopped}); err == nil {
+		t.Fatal("restore with a failing pack read succeeded")
+	}
+	fs.ClearRules()
+	compareTrees(t, snapshot, data) // rolled back exactly
+	res, aside, err := e.RestoreInPlace(ctx, o, InPlaceOptions{IsRunning: stopped})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Files != 3 || len(aside) != 1 {
+		t.Fatalf("restored %d files, aside %v", res.Files, aside)
+	}
+	// The old files wait aside; the live folders hold the backup.
+	if _, err := os.Stat(filepath.Join(aside[0], "ks/t-0a/nb-2-big-Data.db")); err != nil {
+		t.Fatalf("old file not kept aside: %v", err)
+	}
+	os.RemoveAll(filepath.Join(data, asideDir))
+	if _, err := os.Stat(filepath.Join(data, "ks/t-0a/nb-2-big-Data.db")); !os.IsNotExist(err) {
+		t.Fatal("a file newer than the backup is still live")
+	}
+}
+
+func copyTree(t *testing.T, from, to string) {
+	t.Helper()
+	filepath.WalkDir(from, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			t.Fatal(err)
+		}
+		rel, _ := filepath.Rel(from, p)
+		if d.IsDir() {
+			return os.MkdirAll(filepath.Join(to, rel), 0o755)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return os.WriteFile(filepath.Join(to, rel), b, 0o644)
+	})
 }
