@@ -1,7 +1,10 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
+	"os"
+	"sort"
 	"strings"
 	"time"
 
@@ -16,6 +19,7 @@ type restoreOptions struct {
 	keyspaces, tables  []string
 	overwrite          bool
 	skipSpace          bool
+	hostMap            string
 }
 
 func newRestoreCommand() *cli.Command {
@@ -34,12 +38,14 @@ func newRestoreCommand() *cli.Command {
 			&cli.StringSliceFlag{Name: "keyspace", Usage: "restore only this keyspace (repeatable)"},
 			&cli.StringSliceFlag{Name: "table", Usage: "restore only this table: keyspace.table, or a table name (with --keyspace: that table of those keyspaces; alone: in every keyspace); repeatable"},
 			&cli.BoolFlag{Name: "overwrite", Usage: "replace files in the target whose content differs from the backup (files that already match are always kept, so an interrupted restore resumes)"},
+			&cli.StringFlag{Name: "host-map", EnvVars: []string{"RESTORE_MAPPING"},
+				Usage: "restore another node's data onto this one: k8ssandra RESTORE_MAPPING JSON {\"in_place\": false, \"host_map\": {\"<this node>\": {\"source\": [\"<source host>\"], \"seed\": false}}}, or a JSON file holding it"},
 			&cli.BoolFlag{Name: "skip-space-check", Usage: "do not check free space in the target before writing"},
 		},
 		Action: func(c *cli.Context) error {
 			return runRestore(c, restoreOptions{
 				name: c.String("name"), node: c.String("node"), target: c.String("target"), targetDirs: c.StringSlice("target-dir"),
-				keyspaces: c.StringSlice("keyspace"), tables: c.StringSlice("table"), overwrite: c.Bool("overwrite"), skipSpace: c.Bool("skip-space-check"),
+				keyspaces: c.StringSlice("keyspace"), tables: c.StringSlice("table"), overwrite: c.Bool("overwrite"), skipSpace: c.Bool("skip-space-check"), hostMap: c.String("host-map"),
 			})
 		},
 	}
@@ -74,7 +80,7 @@ func runRestore(c *cli.Context, o restoreOptions) error {
 	})
 	pr.done(err == nil)
 	if err != nil {
-		return err
+		return explainNotFound(c.Context, eng, o.name, o.node, err)
 	}
 	fmt.Fprintf(c.App.Writer, "restored backup %s node %s: %d files, %s in %s (%s), every file verified\n",
 		o.name, o.node, res.Files, humanBytes(res.Bytes), res.Duration.Round(time.Millisecond), rate(res.Bytes, res.Duration))
@@ -108,4 +114,43 @@ func restoreSelection(keyspaces, tables []string) ([]string, []string, error) {
 		}
 	}
 	return nil, qualified, nil
+}
+
+// restoreMapping is k8ssandra-operator's RESTORE_MAPPING.
+type restoreMapping struct {
+	InPlace *bool `json:"in_place"`
+	HostMap map[string]struct {
+		Source []string `json:"source"`
+		Seed   bool     `json:"seed"`
+	} `json:"host_map"`
+}
+
+// sourceFromHostMap returns the source host whose backup this node (target)
+// restores. arg is the JSON itself or a file holding it.
+func sourceFromHostMap(arg, target string) (string, error) {
+	raw := []byte(arg)
+	if t := strings.TrimSpace(arg); !strings.HasPrefix(t, "{") {
+		b, err := os.ReadFile(arg)
+		if err != nil {
+			return "", usagef("--host-map %s: not JSON and not a readable file: %v", arg, err)
+		}
+		raw = b
+	}
+	var m restoreMapping
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return "", usagef("--host-map: invalid RESTORE_MAPPING JSON (%v); expected {\"host_map\": {\"<target>\": {\"source\": [\"<host>\"]}}}", err)
+	}
+	e, ok := m.HostMap[target]
+	if !ok {
+		targets := make([]string, 0, len(m.HostMap))
+		for k := range m.HostMap {
+			targets = append(targets, k)
+		}
+		sort.Strings(targets)
+		return "", usagef("--host-map has no entry for this node %q (it maps %s): set --node or POD_NAME to one of them", target, strings.Join(targets, ", "))
+	}
+	if len(e.Source) != 1 || e.Source[0] == "" {
+		return "", usagef("--host-map entry for %q must name exactly one source host, it names %d", target, len(e.Source))
+	}
+	return e.Source[0], nil
 }

@@ -170,3 +170,35 @@ func TestCLIStatusAndListFormats(t *testing.T) {
 		t.Fatalf("status of a missing backup: %d %s", code, stderr)
 	}
 }
+
+func TestCLINotFoundHints(t *testing.T) {
+	t.Setenv("CASSETTE_CONFIG", "")
+	dir := t.TempDir()
+	tbl := filepath.Join(dir, "data", "ks1", "users-0a1b2c")
+	os.MkdirAll(tbl, 0o755)
+	os.WriteFile(filepath.Join(tbl, "nb-1-big-Data.db"), []byte("rows"), 0o644)
+	cfg := writeConfig(t, dir)
+	runCLI(t, "--config", cfg, "init")
+	runCLI(t, "--config", cfg, "backup", "--name", "nightly-2026-11-24")
+	_, _, stderr := runCLI(t, "--config", cfg, "restore", "--name", "nightly-2026-11-25", "--target", filepath.Join(dir, "r"))
+	if !strings.Contains(stderr, `did you mean "nightly-2026-11-24"`) {
+		t.Fatalf("no name suggestion: %q", stderr)
+	}
+	_, _, stderr = runCLI(t, "--config", cfg, "restore", "--name", "nightly-2026-11-24", "--node", "node2", "--target", filepath.Join(dir, "r"))
+	if !strings.Contains(stderr, "--node node1") || !strings.Contains(stderr, "has nodes node1") {
+		t.Fatalf("no node hint: %q", stderr)
+	}
+}
+
+func TestSourceFromHostMap(t *testing.T) {
+	m := `{"in_place": false, "host_map": {"dc1-rack1-sts-0": {"source": ["old-dc1-rack1-sts-0"], "seed": false}}}`
+	if src, err := sourceFromHostMap(m, "dc1-rack1-sts-0"); err != nil || src != "old-dc1-rack1-sts-0" {
+		t.Fatalf("%q %v", src, err)
+	}
+	if _, err := sourceFromHostMap(m, "other"); err == nil || !strings.Contains(err.Error(), "dc1-rack1-sts-0") {
+		t.Fatalf("unknown target: %v", err)
+	}
+	if _, err := sourceFromHostMap(`{"host_map": {`, "x"); err == nil || exitCode(err) != exitUsage {
+		t.Fatalf("bad JSON: %v", err)
+	}
+}

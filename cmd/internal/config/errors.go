@@ -3,8 +3,9 @@ package config
 import (
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
+
+	suggestpkg "github.com/cassette-backup/cassette/cmd/internal/suggest"
 )
 
 // Sentinel errors of the package.
@@ -71,7 +72,7 @@ func didYouMean(key string, known []string, aliases map[string]string) string {
 }
 
 // suggest returns the known key closest to key, or "" when none is close.
-// Comparison ignores case, '_' and '-', so bucket_name finds bucketName.
+// aliases are checked first (exact, then lower-cased).
 func suggest(key string, known []string, aliases map[string]string) string {
 	if s, ok := aliases[key]; ok {
 		return s
@@ -79,79 +80,7 @@ func suggest(key string, known []string, aliases map[string]string) string {
 	if s, ok := aliases[strings.ToLower(key)]; ok {
 		return s
 	}
-	norm := normalizeKey(key)
-	if norm == "" {
-		return ""
-	}
-	sorted := append([]string(nil), known...)
-	sort.Strings(sorted) // deterministic among ties
-	best, bestDist := "", -1
-	for _, k := range sorted {
-		d := editDistance(norm, normalizeKey(k))
-		if bestDist < 0 || d < bestDist {
-			best, bestDist = k, d
-		}
-	}
-	if bestDist < 0 || bestDist > maxSuggestDistance(len(norm)) {
-		return ""
-	}
-	return best
-}
-
-// maxSuggestDistance is how many edits a suggestion may be away: enough for
-// a typo or two, never so many that unrelated words match.
-func maxSuggestDistance(n int) int {
-	switch {
-	case n <= 3:
-		return 1
-	case n <= 8:
-		return 2
-	default:
-		return 3
-	}
-}
-
-// normalizeKey lower-cases key and drops '_' and '-'.
-func normalizeKey(key string) string {
-	var b strings.Builder
-	for _, r := range strings.ToLower(key) {
-		if r != '_' && r != '-' {
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
-}
-
-// editDistance is the Levenshtein distance between a and b, in runes.
-// Inputs are capped at 64 runes, which is longer than any key, so hostile
-// input cannot make it quadratic in a large size.
-func editDistance(a, b string) int {
-	ra, rb := capRunes(a, 64), capRunes(b, 64)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
-}
-
-func capRunes(s string, n int) []rune {
-	r := []rune(s)
-	if len(r) > n {
-		r = r[:n]
-	}
-	return r
+	return suggestpkg.Closest(key, known)
 }
 
 // oneLine replaces line breaks, so that a message stays one line whatever
