@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"os"
+	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -16,6 +18,8 @@ type backupOptions struct {
 	dataDirs  []string
 	workers   int
 	snapshots bool
+
+	datacenter, rack, tokensFile, expect string
 }
 
 func newBackupCommand() *cli.Command {
@@ -32,6 +36,10 @@ func newBackupCommand() *cli.Command {
 			&cli.StringSliceFlag{Name: "data-dir", Usage: "a Cassandra data directory (data_file_directories); repeat for JBOD; default: cassandra.dataDirs from the config"},
 			&cli.StringFlag{Name: "node", Usage: "this node's name as the operator knows it (default: $POD_NAME, else the host name)"},
 			&cli.IntFlag{Name: "workers", Usage: "files read and chunked at once (default: CPU cores + 1)"},
+			&cli.StringFlag{Name: "datacenter", Usage: "this node's datacenter, recorded with the backup (default: cassandra.datacenter)"},
+			&cli.StringFlag{Name: "rack", Usage: "this node's rack (default: cassandra.rack)"},
+			&cli.StringFlag{Name: "tokens-file", Usage: "file with this node's tokens, comma or line separated (default: cassandra.tokensFile)"},
+			&cli.StringFlag{Name: "expect-nodes", Usage: "every node expected in this cluster backup, as host[:dc[:rack]] separated by commas, or @FILE; nodes that never start keep the backup IN_PROGRESS"},
 			&cli.BoolFlag{Name: "include-snapshot-dirs", Usage: "also back up snapshots/ and backups/ sub-folders of table folders (normally skipped)"},
 		},
 		Action: func(c *cli.Context) error {
@@ -41,6 +49,7 @@ func newBackupCommand() *cli.Command {
 			return runBackup(c, backupOptions{
 				name: c.String("name"), node: c.String("node"), typ: c.String("type"),
 				dataDirs: c.StringSlice("data-dir"), workers: c.Int("workers"), snapshots: c.Bool("include-snapshot-dirs"),
+				datacenter: c.String("datacenter"), rack: c.String("rack"), tokensFile: c.String("tokens-file"), expect: c.String("expect-nodes"),
 			})
 		},
 	}
@@ -74,11 +83,15 @@ func runBackup(c *cli.Context, o backupOptions) error {
 	if err != nil {
 		return err
 	}
+	identity, expected, err := nodeTopology(s, o)
+	if err != nil {
+		return err
+	}
 	eng := s.engine()
 	pr := newProgress("backup", c.App.ErrWriter, s.log)
 	eng.Progress = pr
 	res, err := eng.Backup(c.Context, engine.BackupOptions{
-		Name: o.name, Node: o.node, Type: o.typ, DataDirs: dirs, Workers: o.workers,
+		Name: o.name, Node: o.node, Type: o.typ, DataDirs: dirs, Workers: o.workers, Identity: identity, Expected: expected,
 		Walk: engine.WalkOptions{IncludeSnapshotDirs: o.snapshots, Filter: engine.TableFilter(s.cfg.Cassandra.Keyspaces, nil, s.cfg.Cassandra.ExcludeKeyspaces)},
 	})
 	pr.done(err == nil)
@@ -97,4 +110,40 @@ func orDash(s string) string {
 		return "the configuration"
 	}
 	return s
+}
+
+// nodeTopology gathers this node's identity and the expected cluster from
+// flags, then the config file.
+func nodeTopology(s *session, o backupOptions) (engine.NodeInfo, []engine.NodeInfo, error) {
+	cc := s.cfg.Cassandra
+	id := engine.NodeInfo{Host: o.node, Datacenter: firstSet(o.datacenter, cc.Datacenter), Rack: firstSet(o.rack, cc.Rack)}
+	if tf := firstSet(o.tokensFile, cc.TokensFile); tf != "" {
+		toks, err := engine.ReadTokensFile(tf)
+		if err != nil {
+			return id, nil, usageError{err}
+		}
+		id.Tokens = toks
+	}
+	spec := o.expect
+	if strings.HasPrefix(spec, "@") {
+		b, err := os.ReadFile(spec[1:])
+		if err != nil {
+			return id, nil, usagef("--expect-nodes %s: %v", spec, err)
+		}
+		spec = string(b)
+	}
+	expected, err := engine.ParseExpected(spec)
+	if err != nil {
+		return id, nil, usagef("--expect-nodes: %v", err)
+	}
+	return id, expected, nil
+}
+
+func firstSet(vals ...string) string {
+	for _, v := range vals {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
 }

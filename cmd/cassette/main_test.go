@@ -202,3 +202,24 @@ func TestSourceFromHostMap(t *testing.T) {
 		t.Fatalf("bad JSON: %v", err)
 	}
 }
+
+func TestCLIExpectedNodesKeepBackupInProgress(t *testing.T) {
+	t.Setenv("CASSETTE_CONFIG", "")
+	dir := t.TempDir()
+	tbl := filepath.Join(dir, "data", "ks1", "users-0a1b2c")
+	os.MkdirAll(tbl, 0o755)
+	os.WriteFile(filepath.Join(tbl, "nb-1-big-Data.db"), []byte("rows"), 0o644)
+	os.WriteFile(filepath.Join(dir, "tokens"), []byte("-100,200\n300\n"), 0o644)
+	cfg := writeConfig(t, dir)
+	runCLI(t, "--config", cfg, "init")
+	if code, _, stderr := runCLI(t, "--config", cfg, "backup", "--name", "b", "--datacenter", "dc1", "--rack", "r1",
+		"--tokens-file", filepath.Join(dir, "tokens"), "--expect-nodes", "node1:dc1:r1,node2:dc2:r1"); code != 0 {
+		t.Fatal(stderr)
+	}
+	_, out, _ := runCLI(t, "--config", cfg, "status", "--name", "b", "-o", "json")
+	for _, want := range []string{`"status": "IN_PROGRESS"`, `"totalNodes": 2`, `"finishedNodes": 1`, `"datacenter": "dc2"`, `300`} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("status lacks %s: %s", want, out)
+		}
+	}
+}
