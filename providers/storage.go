@@ -137,20 +137,3 @@ var (
 	// reading from it, so it cannot be retried by resending.
 	ErrPayloadConsumed = errors.New("payload stream already consumed")
 )
-
-// DeleteAll is the straightforward DeleteMany for backends without a batch
-// API: it deletes keys one at a time and joins the failures.
-func DeleteAll(ctx context.Context, s interface {
-	Delete(context.Context, Key) error
-}, keys []Key) error {
-	var errs []error
-	for _, k := range keys {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if err := s.Delete(ctx, k); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
-}

@@ -32,8 +32,11 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/bloberror"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/cassette-backup/cassette/providers"
+	"github.com/cassette-backup/cassette/providers/internal/credfile"
+	"github.com/cassette-backup/cassette/providers/internal/transport"
 )
 
 // DefaultPartSize is the block size of staged uploads when
@@ -72,11 +75,11 @@ type Storage struct {
 	transfers  int
 	// slots bounds the single-shot uploads and staged blocks in flight, so
 	// memory stays within concurrentTransfers x part size.
-	slots chan struct{}
+	slots *semaphore.Weighted
 	parts *partPool
 	// transport is closed (its idle connections) by Close.
 	transport *http.Transport
-	stats     *counters
+	stats     *providers.Counters
 	log       *slog.Logger
 }
 
@@ -147,34 +150,32 @@ func newStorage(sp providers.StorageProperties, opts Options) (*Storage, error) 
 	s := &Storage{
 		container: sp.BucketName,
 		account:   creds.StorageAccount,
-		root:      rootPrefix(sp.Prefix),
+		root:      transport.RootPrefix(sp.Prefix),
 		partSize:  partSize(sp.MultipartPartSize),
 		pageSize:  sp.ListPageSize,
 		transfers: sp.Transfers(),
-		stats:     new(counters),
+		stats:     new(providers.Counters),
 		log:       log,
 	}
 	if s.pageSize <= 0 {
 		s.pageSize = defaultListPageSize
 	}
-	s.slots = make(chan struct{}, s.transfers)
+	s.slots = semaphore.NewWeighted(int64(s.transfers))
 	s.parts = newPartPool(s.partSize)
-	if sp.Host != "" && !sp.IsSecure() && !isLoopback(sp.Host) {
-		log.Warn("secure is false: requests to the storage endpoint are sent unencrypted", "host", sp.Host)
-	}
+	transport.WarnPlainHTTP(log, sp)
 	svc, err := serviceURL(sp, creds.StorageAccount)
 	if err != nil {
 		return nil, err
 	}
-	base, err := baseTransport(sp)
+	base, err := transport.New(sp, "azure")
 	if err != nil {
 		return nil, err
 	}
 	s.transport = base
-	hc := &http.Client{Transport: &countingTransport{base: base, c: s.stats}}
+	hc := &http.Client{Transport: transport.Counting(base, s.stats, requestKind)}
 	cred, err := container.NewSharedKeyCredential(creds.StorageAccount, creds.Key.Reveal())
 	if err != nil {
-		return nil, fmt.Errorf("azure credentials file %s: key is not usable; expected %s", sp.CredentialsFile, credentialsFormat)
+		return nil, &credfile.Error{Backend: "azure", File: sp.CredentialsFile, Problem: "key is not usable", Format: credentialsFormat}
 	}
 	newClient := func(retries int32) (*container.Client, error) {
 		return container.NewClientWithSharedKeyCredential(svc+sp.BucketName, cred, &container.ClientOptions{
@@ -216,23 +217,17 @@ func (s *Storage) Properties() providers.Properties {
 	}
 }
 
-// Stats returns the requests and bytes sent and received so far.
-func (s *Storage) Stats() Stats { return s.stats.snapshot() }
+// Stats returns the requests and the body bytes sent and received so far:
+// single-shot uploads, staged blocks, block list commits and container
+// creation count as Puts, blob reads and property lookups as Gets, and a
+// batch of deletes as one Delete.
+func (s *Storage) Stats() providers.Stats { return s.stats.Snapshot() }
 
 // Close implements providers.Storage: it closes idle connections; the
 // azblob client holds nothing else.
 func (s *Storage) Close(context.Context) error {
 	s.transport.CloseIdleConnections()
 	return nil
-}
-
-// rootPrefix turns the configured prefix into the blob-name prefix.
-func rootPrefix(p string) string {
-	p = strings.Trim(p, "/")
-	if p == "" {
-		return ""
-	}
-	return p + "/"
 }
 
 // partSize applies the default and Azure's block size limit.
@@ -248,15 +243,3 @@ func partSize(n int64) int {
 
 // blobName is the blob name of key.
 func (s *Storage) blobName(key providers.Key) string { return s.root + string(key) }
-
-// acquire takes a transfer slot, or fails when ctx ends first.
-func (s *Storage) acquire(ctx context.Context) error {
-	select {
-	case s.slots <- struct{}{}:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-func (s *Storage) release() { <-s.slots }

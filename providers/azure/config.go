@@ -1,20 +1,13 @@
 package azure
 
 import (
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
-	"fmt"
-	"net"
-	"net/http"
-	"os"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/cassette-backup/cassette/providers"
+	"github.com/cassette-backup/cassette/providers/internal/credfile"
+	"github.com/cassette-backup/cassette/providers/internal/transport"
 )
 
 // credentialsFormat is how error messages describe what credentialsFile
@@ -32,34 +25,17 @@ type accountCredentials struct {
 func readCredentials(path string) (accountCredentials, error) {
 	var ac accountCredentials
 	bad := func(why string) error {
-		return fmt.Errorf("azure credentials file %s: %s; expected %s", path, why, credentialsFormat)
+		return &credfile.Error{Backend: "azure", File: path, Problem: why, Format: credentialsFormat}
 	}
 	if path == "" {
 		return ac, errors.New("azure: credentialsFile is not set; it must name " + credentialsFormat)
 	}
-	data, err := os.ReadFile(path)
+	data, err := credfile.Read("azure", path, credentialsFormat)
 	if err != nil {
-		why := "cannot be read"
-		switch {
-		case errors.Is(err, os.ErrNotExist):
-			why = "does not exist"
-		case errors.Is(err, os.ErrPermission):
-			why = "is not readable (permission denied)"
-		}
-		return ac, bad(why)
+		return ac, err
 	}
-	if err := json.Unmarshal(data, &ac); err != nil {
-		// Only the position: a syntax error's text can quote file content.
-		var serr *json.SyntaxError
-		var terr *json.UnmarshalTypeError
-		switch {
-		case errors.As(err, &serr):
-			return ac, bad(fmt.Sprintf("is not valid JSON (error at byte %d)", serr.Offset))
-		case errors.As(err, &terr) && terr.Field != "":
-			return ac, bad(fmt.Sprintf("field %q has the wrong type", terr.Field))
-		default:
-			return ac, bad("is not a JSON object")
-		}
+	if err := credfile.DecodeJSON("azure", path, credentialsFormat, data, &ac); err != nil {
+		return ac, err
 	}
 	var missing []string
 	if strings.TrimSpace(ac.StorageAccount) == "" {
@@ -86,66 +62,14 @@ func readCredentials(path string) (accountCredentials, error) {
 // private or sovereign-cloud endpoint), any other host path-style with the
 // account as first path segment, as Azurite expects.
 func serviceURL(sp providers.StorageProperties, account string) (string, error) {
-	if sp.Host == "" {
-		if sp.Port != 0 {
-			return "", errors.New("azure: port is set but host is not; set both to override the endpoint")
-		}
+	base, err := transport.BaseURL(sp, "azure")
+	switch {
+	case err != nil:
+		return "", err
+	case base == "":
 		return "https://" + account + ".blob.core.windows.net/", nil
+	case strings.HasPrefix(strings.ToLower(sp.Host), strings.ToLower(account)+"."):
+		return base + "/", nil
 	}
-	if strings.Contains(sp.Host, "/") {
-		return "", fmt.Errorf("azure: host %q must be a host name or address, not a URL (use secure: false for http)", sp.Host)
-	}
-	scheme := "https"
-	if !sp.IsSecure() {
-		scheme = "http"
-	}
-	hostPort := sp.Host
-	if sp.Port != 0 {
-		hostPort = net.JoinHostPort(sp.Host, strconv.Itoa(sp.Port))
-	}
-	if strings.HasPrefix(strings.ToLower(sp.Host), strings.ToLower(account)+".") {
-		return scheme + "://" + hostPort + "/", nil
-	}
-	return scheme + "://" + hostPort + "/" + account + "/", nil
-}
-
-// isLoopback reports whether host names this machine.
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
-
-// baseTransport is the HTTP transport under counting: TLS settings from
-// caBundle and sslVerify, and enough idle connections for
-// concurrentTransfers.
-func baseTransport(sp providers.StorageProperties) (*http.Transport, error) {
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.MaxIdleConnsPerHost = max(2*sp.Transfers(), 16)
-	t.ResponseHeaderTimeout = 2 * time.Minute
-	if sp.CABundle == "" && sp.VerifyTLS() {
-		return t, nil
-	}
-	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
-	if sp.CABundle != "" {
-		pemData, err := os.ReadFile(sp.CABundle)
-		if err != nil {
-			return nil, fmt.Errorf("azure: CA bundle %s cannot be read; expected a PEM file of CA certificates", sp.CABundle)
-		}
-		pool, err := x509.SystemCertPool()
-		if err != nil || pool == nil {
-			pool = x509.NewCertPool()
-		}
-		if !pool.AppendCertsFromPEM(pemData) {
-			return nil, fmt.Errorf("azure: CA bundle %s holds no PEM certificate", sp.CABundle)
-		}
-		cfg.RootCAs = pool
-	}
-	if !sp.VerifyTLS() {
-		cfg.InsecureSkipVerify = true // sslVerify: false, asked for by the operator
-	}
-	t.TLSClientConfig = cfg
-	return t, nil
+	return base + "/" + account + "/", nil
 }

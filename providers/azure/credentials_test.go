@@ -1,16 +1,14 @@
 package azure
 
 import (
+	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -18,6 +16,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 
 	"github.com/cassette-backup/cassette/providers"
+	"github.com/cassette-backup/cassette/providers/providertest"
 )
 
 // secretMarker is planted in credentials files; no error may contain it.
@@ -33,37 +32,19 @@ func writeFile(t *testing.T, content string) string {
 }
 
 func TestCredentialsFileErrors(t *testing.T) {
-	cases := []struct {
-		name, content, want string
-	}{
-		{"Malformed", `{"storage_account": "acct", "key": "` + secretMarker + `", `, "not valid JSON"},
-		{"NotAnObject", `["` + secretMarker + `"]`, "not a JSON object"},
-		{"WrongFieldType", `{"storage_account": 5, "key": "` + secretMarker + `"}`, `field "storage_account"`},
-		{"MissingKey", `{"storage_account": "acct"}`, "missing key"},
-		{"MissingAccount", `{"key": "` + secretMarker + `"}`, "missing storage_account"},
-		{"KeyNotBase64", `{"storage_account": "acct", "key": "` + secretMarker + `!!"}`, "not a base64 account key"},
-		{"AccountIsURL", `{"storage_account": "https://acct.blob.core.windows.net", "key": "a2V5"}`, "account name alone"},
-		{"Empty", ``, "not valid JSON"},
+	open := func(ctx context.Context, file string) error {
+		_, err := Open(ctx, providers.StorageProperties{BucketName: "c", CredentialsFile: file}, Options{})
+		return err
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			path := writeFile(t, c.content)
-			_, err := Open(t.Context(), providers.StorageProperties{BucketName: "c", CredentialsFile: path}, Options{})
-			checkCredError(t, err, path, c.want)
-		})
-	}
-	t.Run("Missing", func(t *testing.T) {
-		path := filepath.Join(t.TempDir(), "nope.json")
-		_, err := Open(t.Context(), providers.StorageProperties{BucketName: "c", CredentialsFile: path}, Options{})
-		checkCredError(t, err, path, "does not exist")
-	})
-	t.Run("Unreadable", func(t *testing.T) {
-		path := filepath.Join(t.TempDir(), "dir.json")
-		if err := os.Mkdir(path, 0o700); err != nil { // a folder cannot be read as a file
-			t.Fatal(err)
-		}
-		_, err := Open(t.Context(), providers.StorageProperties{BucketName: "c", CredentialsFile: path}, Options{})
-		checkCredError(t, err, path, "cannot be read")
+	providertest.RunCredentialsFileErrors(t, open, `{"storage_account"`, secretMarker, []providertest.CredentialsCase{
+		{Name: "Malformed", Content: `{"storage_account": "acct", "key": "` + secretMarker + `", `, Want: "not valid JSON"},
+		{Name: "NotAnObject", Content: `["` + secretMarker + `"]`, Want: "not a JSON object"},
+		{Name: "WrongFieldType", Content: `{"storage_account": 5, "key": "` + secretMarker + `"}`, Want: `field "storage_account"`},
+		{Name: "MissingKey", Content: `{"storage_account": "acct"}`, Want: "missing key"},
+		{Name: "MissingAccount", Content: `{"key": "` + secretMarker + `"}`, Want: "missing storage_account"},
+		{Name: "KeyNotBase64", Content: `{"storage_account": "acct", "key": "` + secretMarker + `!!"}`, Want: "not a base64 account key"},
+		{Name: "AccountIsURL", Content: `{"storage_account": "https://acct.blob.core.windows.net", "key": "a2V5"}`, Want: "account name alone"},
+		{Name: "Empty", Content: ``, Want: "not valid JSON"},
 	})
 	t.Run("NotSet", func(t *testing.T) {
 		_, err := Open(t.Context(), providers.StorageProperties{BucketName: "c"}, Options{})
@@ -73,40 +54,18 @@ func TestCredentialsFileErrors(t *testing.T) {
 	})
 }
 
-// checkCredError checks a credentials error is one line naming the file and
-// the expected format, and holds no secret.
-func checkCredError(t *testing.T, err error, path, want string) {
-	t.Helper()
-	if err == nil {
-		t.Fatal("Open succeeded, want a credentials error")
-	}
-	msg := err.Error()
-	for _, s := range []string{path, `{"storage_account"`, want} {
-		if !strings.Contains(msg, s) {
-			t.Errorf("error %q does not mention %q", msg, s)
-		}
-	}
-	if strings.Contains(msg, secretMarker) {
-		t.Errorf("error %q reveals a secret from the file", msg)
-	}
-	if strings.Contains(msg, "\n") {
-		t.Errorf("error %q spans several lines", msg)
-	}
-}
-
 // TestWrongKey: a well-formed key Azurite refuses is ErrPermission, with a
 // one-line message naming the account and what to check, without the key.
 func TestWrongKey(t *testing.T) {
-	f := needServer(t)
-	sp := f.props(t, testContainer, "wrong-key")
+	sp := azurite.Props(t, "wrong-key")
 	wrong := base64.StdEncoding.EncodeToString([]byte(secretMarker + "-not-the-account-key-at-all-0123456789"))
-	sp.CredentialsFile = writeFile(t, `{"storage_account": "`+devAccount+`", "key": "`+wrong+`"}`)
+	sp.CredentialsFile = writeFile(t, `{"storage_account": "`+providertest.AzuriteAccount+`", "key": "`+wrong+`"}`)
 	_, err := Open(t.Context(), sp, Options{})
 	if !errors.Is(err, providers.ErrPermission) {
 		t.Fatalf("Open with a wrong key = %v, want ErrPermission", err)
 	}
 	msg := err.Error()
-	for _, s := range []string{devAccount, "credentialsFile"} {
+	for _, s := range []string{providertest.AzuriteAccount, "credentialsFile"} {
 		if !strings.Contains(msg, s) {
 			t.Errorf("error %q does not mention %q", msg, s)
 		}
@@ -164,8 +123,7 @@ func TestClassify(t *testing.T) {
 // TestCreateDenied: when the container is missing and the key may not
 // create it, Create says so.
 func TestCreateDenied(t *testing.T) {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body)
+	sp := providertest.ServeHTTP(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/xml")
 		code, status := "ContainerNotFound", http.StatusNotFound
 		if r.Method == http.MethodPut {
@@ -175,14 +133,8 @@ func TestCreateDenied(t *testing.T) {
 		w.WriteHeader(status)
 		_, _ = io.WriteString(w, `<?xml version="1.0" encoding="utf-8"?><Error><Code>`+code+`</Code><Message>no</Message></Error>`)
 	}))
-	defer srv.Close()
-	host, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
-	p, _ := strconv.Atoi(port)
-	insecure := false
-	sp := providers.StorageProperties{
-		BucketName: "new-container", Host: host, Port: p, Secure: &insecure,
-		CredentialsFile: writeFile(t, `{"storage_account": "acct", "key": "a2V5a2V5a2V5"}`),
-	}
+	sp.BucketName = "new-container"
+	sp.CredentialsFile = writeFile(t, `{"storage_account": "acct", "key": "a2V5a2V5a2V5"}`)
 	_, err := Create(t.Context(), sp, Options{})
 	if !errors.Is(err, providers.ErrPermission) {
 		t.Fatalf("Create without the right to create containers = %v, want ErrPermission", err)

@@ -4,15 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
-	"syscall"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/bloberror"
 
 	"github.com/cassette-backup/cassette/providers"
+	"github.com/cassette-backup/cassette/providers/internal/transport"
 )
 
 // translateError maps an error of the azblob client to cassette's sentinels
@@ -26,27 +24,15 @@ func (s *Storage) translateError(err error, op, name string) error {
 	if name != "" {
 		where += "/" + name
 	}
-	sentinel := classify(err)
-	err = summarize(err)
-	switch {
-	case sentinel == nil:
-		return fmt.Errorf("azure %s %s: %w", op, where, err)
-	case errors.Is(sentinel, providers.ErrPermission):
-		return fmt.Errorf("azure %s %s: %w: %w (check storage_account and key in credentialsFile: the key must be a current access key of account %q)",
-			op, where, sentinel, err, s.account)
-	default:
-		return fmt.Errorf("azure %s %s: %w: %w", op, where, sentinel, err)
-	}
+	return transport.OpError("azure", op, where, classify(err), summarize(err),
+		fmt.Sprintf("check storage_account and key in credentialsFile: the key must be a current access key of account %q", s.account))
 }
 
 // classify returns the sentinel err belongs to, or nil when it is none of
 // them (a programming error, a cancelled context, a failing payload).
 func classify(err error) error {
 	switch {
-	case errors.Is(err, providers.ErrNotFound), errors.Is(err, providers.ErrAlreadyExists),
-		errors.Is(err, providers.ErrInvalidRange), errors.Is(err, providers.ErrPermission),
-		errors.Is(err, providers.ErrTransient), errors.Is(err, providers.ErrNotSupported),
-		errors.Is(err, providers.ErrPayloadConsumed):
+	case transport.Classified(err):
 		return nil // already classified (wrapped again by the caller)
 	case errors.Is(err, context.Canceled):
 		return nil
@@ -67,43 +53,19 @@ func classify(err error) error {
 	if errors.As(err, &rerr) {
 		return classifyStatus(rerr.StatusCode)
 	}
-	if isTransientNetError(err) {
+	if transport.IsTransientNetError(err) {
 		return providers.ErrTransient
 	}
 	return nil
 }
 
-// classifyStatus maps an HTTP status without a known error code.
+// classifyStatus maps an HTTP status without a known error code: as any
+// storage API, except that 409 Conflict means the blob or container exists.
 func classifyStatus(code int) error {
-	switch {
-	case code == http.StatusNotFound:
-		return providers.ErrNotFound
-	case code == http.StatusConflict, code == http.StatusPreconditionFailed:
+	if code == http.StatusConflict {
 		return providers.ErrAlreadyExists
-	case code == http.StatusRequestedRangeNotSatisfiable:
-		return providers.ErrInvalidRange
-	case code == http.StatusUnauthorized, code == http.StatusForbidden:
-		return providers.ErrPermission
-	case code == http.StatusRequestTimeout, code == http.StatusTooManyRequests, code >= 500:
-		return providers.ErrTransient
 	}
-	return nil
-}
-
-// isTransientNetError reports connection-level failures worth retrying:
-// timeouts, resets, refused connections, bodies cut short.
-func isTransientNetError(err error) bool {
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, io.ErrUnexpectedEOF) ||
-		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) ||
-		errors.Is(err, syscall.EPIPE) || errors.Is(err, net.ErrClosed) {
-		return true
-	}
-	var nerr net.Error
-	if errors.As(err, &nerr) && nerr.Timeout() {
-		return true
-	}
-	var operr *net.OpError
-	return errors.As(err, &operr)
+	return transport.StatusSentinel(code)
 }
 
 // responseError is the one-line form of an azcore.ResponseError, whose own

@@ -12,6 +12,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
 
 	"github.com/cassette-backup/cassette/providers"
+	"github.com/cassette-backup/cassette/providers/internal/transport"
 )
 
 // Get implements providers.Storage with one ranged Get Blob. The blob's
@@ -51,11 +52,11 @@ func (s *Storage) Get(ctx context.Context, key providers.Key, offset, length int
 		want = size - offset
 	}
 	if offset > size || offset+want > size {
-		return fmt.Errorf("azure get %s/%s: %s of a %d-byte blob: %w", s.container, name, describeRange(offset, length), size, providers.ErrInvalidRange)
+		return fmt.Errorf("azure get %s/%s: %s of a %d-byte blob: %w", s.container, name, transport.DescribeRange(offset, length), size, providers.ErrInvalidRange)
 	}
-	return fn(&exactReader{r: resp.Body, remain: want, fail: func(err error) error {
+	return fn(transport.ExactReader(resp.Body, want, "blob", func(err error) error {
 		return s.translateError(err, "read", name)
-	}})
+	}))
 }
 
 // objectSize is the whole blob's size: the total of Content-Range
@@ -82,20 +83,9 @@ func (s *Storage) getAtEnd(ctx context.Context, key providers.Key, offset, lengt
 		return err
 	}
 	if !(length == 0 && offset <= oi.Size) && !(length < 0 && offset == oi.Size) {
-		return fmt.Errorf("azure get %s/%s: %s of a %d-byte blob: %w", s.container, s.blobName(key), describeRange(offset, length), oi.Size, providers.ErrInvalidRange)
+		return fmt.Errorf("azure get %s/%s: %s of a %d-byte blob: %w", s.container, s.blobName(key), transport.DescribeRange(offset, length), oi.Size, providers.ErrInvalidRange)
 	}
 	return fn(bytes.NewReader(nil))
-}
-
-// describeRange formats a requested range for messages.
-func describeRange(offset, length int64) string {
-	switch {
-	case length < 0:
-		return fmt.Sprintf("bytes %d to the end", offset)
-	case length == 0:
-		return fmt.Sprintf("0 bytes at %d", offset)
-	}
-	return fmt.Sprintf("bytes %d-%d", offset, offset+length-1)
 }
 
 // Stat implements providers.Storage.
@@ -116,32 +106,4 @@ func (s *Storage) Stat(ctx context.Context, key providers.Key) (providers.Object
 		oi.ModTime = *props.LastModified
 	}
 	return oi, nil
-}
-
-// exactReader passes exactly remain bytes through; a body that ends early
-// fails with a transient error (the connection was cut), never a short read.
-type exactReader struct {
-	r      io.Reader
-	remain int64
-	fail   func(error) error
-}
-
-func (e *exactReader) Read(p []byte) (int, error) {
-	if e.remain <= 0 {
-		return 0, io.EOF
-	}
-	if int64(len(p)) > e.remain {
-		p = p[:e.remain]
-	}
-	n, err := e.r.Read(p)
-	e.remain -= int64(n)
-	switch {
-	case e.remain == 0:
-		return n, io.EOF
-	case err == io.EOF:
-		return n, e.fail(fmt.Errorf("blob body ended %d bytes early: %w", e.remain, io.ErrUnexpectedEOF))
-	case err != nil:
-		return n, e.fail(err)
-	}
-	return n, nil
 }

@@ -5,11 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/bloberror"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/cassette-backup/cassette/providers"
 )
@@ -75,31 +73,7 @@ func (s *Storage) DeleteMany(ctx context.Context, keys []providers.Key) error {
 			return fmt.Errorf("azure delete: %w", err)
 		}
 	}
-	var (
-		mu   sync.Mutex
-		errs []error
-	)
-	var g errgroup.Group
-	g.SetLimit(s.transfers)
-	for start := 0; start < len(keys); start += maxBatch {
-		if ctx.Err() != nil {
-			break
-		}
-		batch := keys[start:min(start+maxBatch, len(keys))]
-		g.Go(func() error {
-			if err := s.deleteBatch(ctx, batch); err != nil {
-				mu.Lock()
-				errs = append(errs, err)
-				mu.Unlock()
-			}
-			return nil
-		})
-	}
-	_ = g.Wait()
-	if err := ctx.Err(); err != nil {
-		errs = append(errs, err)
-	}
-	return errors.Join(errs...)
+	return providers.DeleteBatches(ctx, keys, maxBatch, s.transfers, s.deleteBatch)
 }
 
 // deleteBatch deletes keys (at most maxBatch) with one Blob Batch request

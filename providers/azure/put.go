@@ -64,7 +64,7 @@ func (s *Storage) Put(ctx context.Context, key providers.Key, p providers.Payloa
 
 	// The first part decides: the whole payload, or the start of a staged
 	// upload.
-	if err := s.acquire(ctx); err != nil {
+	if err := s.slots.Acquire(ctx, 1); err != nil {
 		return fail(err)
 	}
 	buf := s.parts.get()
@@ -75,11 +75,11 @@ func (s *Storage) Put(ctx context.Context, key providers.Key, p providers.Payloa
 	}
 	if err != nil {
 		s.parts.put(buf)
-		s.release()
+		s.slots.Release(1)
 		return fail(fmt.Errorf("reading the payload: %w", err))
 	}
 	if last {
-		defer func() { s.parts.put(buf); s.release() }()
+		defer func() { s.parts.put(buf); s.slots.Release(1) }()
 		if size := p.Size(); size >= 0 && int64(n) != size {
 			return fail(fmt.Errorf("the payload holds %d bytes, not the declared %d", n, size))
 		}
@@ -118,7 +118,7 @@ func (s *Storage) stageBlocks(ctx context.Context, name string, r io.Reader, fir
 	nonce, err := blockNonce()
 	if err != nil {
 		s.parts.put(first)
-		s.release()
+		s.slots.Release(1)
 		return nil, 0, err
 	}
 	sctx, cancel := context.WithCancel(ctx)
@@ -133,26 +133,26 @@ func (s *Storage) stageBlocks(ctx context.Context, name string, r io.Reader, fir
 		total += int64(n)
 		part, size := buf, n
 		g.Go(func() error {
-			defer func() { s.parts.put(part); s.release() }()
+			defer func() { s.parts.put(part); s.slots.Release(1) }()
 			_, err := bb.StageBlock(gctx, id, streaming.NopCloser(bytes.NewReader((*part)[:size])), nil)
 			return s.translateError(err, "stage block", name)
 		})
 		if last {
 			break
 		}
-		if err := s.acquire(gctx); err != nil {
+		if err := s.slots.Acquire(gctx, 1); err != nil {
 			break // a block failed or ctx ended; g.Wait reports it
 		}
 		buf = s.parts.get()
 		n, last, err = readPart(r, *buf)
 		if err == nil && n == 0 && last {
 			s.parts.put(buf)
-			s.release()
+			s.slots.Release(1)
 			break
 		}
 		if err != nil {
 			s.parts.put(buf)
-			s.release()
+			s.slots.Release(1)
 			cancel()
 			_ = g.Wait()
 			return nil, 0, fmt.Errorf("azure put %s/%s: reading the payload: %w", s.container, name, err)

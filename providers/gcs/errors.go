@@ -5,17 +5,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"strings"
-	"syscall"
 
 	"cloud.google.com/go/auth"
 	"cloud.google.com/go/storage"
 	"google.golang.org/api/googleapi"
 
 	"github.com/cassette-backup/cassette/providers"
+	"github.com/cassette-backup/cassette/providers/internal/transport"
 )
 
 // translateError maps an error of the GCS client to cassette's sentinels and
@@ -29,27 +27,15 @@ func (s *Storage) translateError(err error, op, name string) error {
 	if name != "" {
 		where += "/" + name
 	}
-	sentinel := classify(err)
-	err = summarize(err)
-	switch {
-	case sentinel == nil:
-		return fmt.Errorf("gcs %s %s: %w", op, where, err)
-	case errors.Is(sentinel, providers.ErrPermission):
-		return fmt.Errorf("gcs %s %s: %w: %w (check the service-account JSON in credentialsFile and that its account has a Storage role on bucket %q)",
-			op, where, sentinel, err, s.bucket)
-	default:
-		return fmt.Errorf("gcs %s %s: %w: %w", op, where, sentinel, err)
-	}
+	return transport.OpError("gcs", op, where, classify(err), summarize(err),
+		fmt.Sprintf("check the service-account JSON in credentialsFile and that its account has a Storage role on bucket %q", s.bucket))
 }
 
 // classify returns the sentinel err belongs to, or nil when it is none of
 // them (a programming error, a cancelled context, a failing payload).
 func classify(err error) error {
 	switch {
-	case errors.Is(err, providers.ErrNotFound), errors.Is(err, providers.ErrAlreadyExists),
-		errors.Is(err, providers.ErrInvalidRange), errors.Is(err, providers.ErrPermission),
-		errors.Is(err, providers.ErrTransient), errors.Is(err, providers.ErrNotSupported),
-		errors.Is(err, providers.ErrPayloadConsumed):
+	case transport.Classified(err):
 		return nil // already classified (wrapped again by the caller)
 	case errors.Is(err, storage.ErrObjectNotExist), errors.Is(err, storage.ErrBucketNotExist):
 		return providers.ErrNotFound
@@ -58,18 +44,18 @@ func classify(err error) error {
 	}
 	var gerr *googleapi.Error
 	if errors.As(err, &gerr) {
-		return classifyStatus(gerr.Code)
+		return transport.StatusSentinel(gerr.Code)
 	}
 	var aerr *auth.Error
 	if errors.As(err, &aerr) {
 		switch {
-		case aerr.Response == nil && isTransientNetError(aerr.Err),
+		case aerr.Response == nil && transport.IsTransientNetError(aerr.Err),
 			aerr.Response != nil && (aerr.Response.StatusCode >= 500 || aerr.Response.StatusCode == http.StatusTooManyRequests):
 			return providers.ErrTransient
 		}
 		return providers.ErrPermission
 	}
-	if isTransientNetError(err) {
+	if transport.IsTransientNetError(err) {
 		return providers.ErrTransient
 	}
 	return nil
@@ -130,37 +116,4 @@ func tokenError(aerr *auth.Error) error {
 		return fmt.Errorf("%s): %w", msg, aerr.Err)
 	}
 	return errors.New(strings.ReplaceAll(msg, "\n", " ") + ")")
-}
-
-// classifyStatus maps an HTTP status of the JSON or XML API to a sentinel.
-func classifyStatus(code int) error {
-	switch {
-	case code == http.StatusNotFound:
-		return providers.ErrNotFound
-	case code == http.StatusPreconditionFailed:
-		return providers.ErrAlreadyExists
-	case code == http.StatusRequestedRangeNotSatisfiable:
-		return providers.ErrInvalidRange
-	case code == http.StatusUnauthorized, code == http.StatusForbidden:
-		return providers.ErrPermission
-	case code == http.StatusRequestTimeout, code == http.StatusTooManyRequests, code >= 500:
-		return providers.ErrTransient
-	}
-	return nil
-}
-
-// isTransientNetError reports connection-level failures worth retrying:
-// timeouts, resets, refused connections, bodies cut short.
-func isTransientNetError(err error) bool {
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, io.ErrUnexpectedEOF) ||
-		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) ||
-		errors.Is(err, syscall.EPIPE) || errors.Is(err, net.ErrClosed) {
-		return true
-	}
-	var nerr net.Error
-	if errors.As(err, &nerr) && nerr.Timeout() {
-		return true
-	}
-	var operr *net.OpError
-	return errors.As(err, &operr)
 }

@@ -27,11 +27,14 @@ import (
 	"cloud.google.com/go/auth/credentials"
 	"cloud.google.com/go/auth/httptransport"
 	"cloud.google.com/go/storage"
+	"golang.org/x/sync/semaphore"
 	"google.golang.org/api/googleapi"
 	"google.golang.org/api/iterator"
 	"google.golang.org/api/option"
 
 	"github.com/cassette-backup/cassette/providers"
+	"github.com/cassette-backup/cassette/providers/internal/credfile"
+	"github.com/cassette-backup/cassette/providers/internal/transport"
 )
 
 // DefaultPartSize is the upload chunk size when multipartPartSize is unset.
@@ -66,8 +69,8 @@ type Storage struct {
 	transfers int
 	// slots bounds the uploads in flight, so memory stays within
 	// concurrentTransfers x part size.
-	slots chan struct{}
-	stats *counters
+	slots *semaphore.Weighted
+	stats *providers.Counters
 	log   *slog.Logger
 }
 
@@ -144,20 +147,18 @@ func newStorage(ctx context.Context, sp providers.StorageProperties, opts Option
 	}
 	s := &Storage{
 		bucket:    sp.BucketName,
-		root:      rootPrefix(sp.Prefix),
+		root:      transport.RootPrefix(sp.Prefix),
 		partSize:  partSize(sp.MultipartPartSize),
 		pageSize:  sp.ListPageSize,
 		transfers: sp.Transfers(),
-		stats:     new(counters),
+		stats:     new(providers.Counters),
 		log:       log,
 	}
 	if s.pageSize <= 0 {
 		s.pageSize = defaultListPageSize
 	}
-	s.slots = make(chan struct{}, s.transfers)
-	if sp.Host != "" && !sp.IsSecure() && !isLoopback(sp.Host) {
-		log.Warn("secure is false: requests to the storage endpoint are sent unencrypted", "host", sp.Host)
-	}
+	s.slots = semaphore.NewWeighted(int64(s.transfers))
+	transport.WarnPlainHTTP(log, sp)
 	client, projectID, err := newClient(ctx, sp, s.stats)
 	if err != nil {
 		return nil, err
@@ -170,16 +171,16 @@ func newStorage(ctx context.Context, sp providers.StorageProperties, opts Option
 
 // newClient builds the storage client: endpoint override, TLS, credentials
 // and request counting. It returns the project ID of the credentials.
-func newClient(ctx context.Context, sp providers.StorageProperties, c *counters) (*storage.Client, string, error) {
+func newClient(ctx context.Context, sp providers.StorageProperties, c *providers.Counters) (*storage.Client, string, error) {
 	ep, err := endpoint(sp)
 	if err != nil {
 		return nil, "", err
 	}
-	base, err := baseTransport(sp)
+	base, err := transport.New(sp, "gcs")
 	if err != nil {
 		return nil, "", err
 	}
-	counted := &countingTransport{base: base, c: c}
+	counted := transport.Counting(base, c, requestKind)
 	detect := &credentials.DetectOptions{
 		Scopes: []string{storage.ScopeFullControl},
 		Client: &http.Client{Transport: base},
@@ -194,7 +195,7 @@ func newClient(ctx context.Context, sp providers.StorageProperties, c *counters)
 		}
 		ac, err := credentials.NewCredentialsFromJSON(credentials.ServiceAccount, data, detect)
 		if err != nil {
-			return nil, "", fmt.Errorf("gcs credentials file %s: not usable (%s); expected %s", sp.CredentialsFile, credErrorKind(err), credentialsFormat)
+			return nil, "", &credfile.Error{Backend: "gcs", File: sp.CredentialsFile, Problem: "not usable (" + credErrorKind(err) + ")", Format: credentialsFormat}
 		}
 		hc, err := httptransport.NewClient(&httptransport.Options{Credentials: ac, BaseRoundTripper: counted, DisableTelemetry: true})
 		if err != nil {
@@ -266,8 +267,10 @@ func (s *Storage) Properties() providers.Properties {
 	}
 }
 
-// Stats returns the requests and bytes sent and received so far.
-func (s *Storage) Stats() Stats { return s.stats.snapshot() }
+// Stats returns the requests and the body bytes sent and received so far:
+// uploads (object inserts, resumable-upload chunks, bucket creation) count
+// as Puts, object reads and metadata lookups as Gets.
+func (s *Storage) Stats() providers.Stats { return s.stats.Snapshot() }
 
 // Close releases the client's connections.
 func (s *Storage) Close(context.Context) error {
@@ -275,15 +278,6 @@ func (s *Storage) Close(context.Context) error {
 		return fmt.Errorf("gcs: closing the client: %w", err)
 	}
 	return nil
-}
-
-// rootPrefix turns the configured prefix into the object-name prefix.
-func rootPrefix(p string) string {
-	p = strings.Trim(p, "/")
-	if p == "" {
-		return ""
-	}
-	return p + "/"
 }
 
 // partSize applies the default and GCS's 256 KiB granularity.
@@ -297,15 +291,3 @@ func partSize(n int64) int {
 
 // objectName is the GCS object name of key.
 func (s *Storage) objectName(key providers.Key) string { return s.root + string(key) }
-
-// acquire takes an upload slot, or fails when ctx ends first.
-func (s *Storage) acquire(ctx context.Context) error {
-	select {
-	case s.slots <- struct{}{}:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-func (s *Storage) release() { <-s.slots }

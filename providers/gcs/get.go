@@ -8,6 +8,7 @@ import (
 	"io"
 
 	"github.com/cassette-backup/cassette/providers"
+	"github.com/cassette-backup/cassette/providers/internal/transport"
 )
 
 // Get implements providers.Storage with one ranged read. The object's size
@@ -37,15 +38,15 @@ func (s *Storage) Get(ctx context.Context, key providers.Key, offset, length int
 		want = size - offset
 	}
 	if offset > size || offset+want > size {
-		return fmt.Errorf("gcs get gs://%s/%s: %s of a %d-byte object: %w", s.bucket, name, describeRange(offset, length), size, providers.ErrInvalidRange)
+		return fmt.Errorf("gcs get gs://%s/%s: %s of a %d-byte object: %w", s.bucket, name, transport.DescribeRange(offset, length), size, providers.ErrInvalidRange)
 	}
 	var body io.Reader = rd
 	if want == 0 {
 		body = bytes.NewReader(nil)
 	}
-	return fn(&exactReader{r: body, remain: want, fail: func(err error) error {
+	return fn(transport.ExactReader(body, want, "object", func(err error) error {
 		return s.translateError(err, "read", name)
-	}})
+	}))
 }
 
 // getAtEnd answers a read the server refused with 416: valid only when it
@@ -56,20 +57,9 @@ func (s *Storage) getAtEnd(ctx context.Context, key providers.Key, offset, lengt
 		return err
 	}
 	if offset != oi.Size || length > 0 {
-		return fmt.Errorf("gcs get gs://%s/%s: %s of a %d-byte object: %w", s.bucket, s.objectName(key), describeRange(offset, length), oi.Size, providers.ErrInvalidRange)
+		return fmt.Errorf("gcs get gs://%s/%s: %s of a %d-byte object: %w", s.bucket, s.objectName(key), transport.DescribeRange(offset, length), oi.Size, providers.ErrInvalidRange)
 	}
 	return fn(bytes.NewReader(nil))
-}
-
-// describeRange formats a requested range for messages.
-func describeRange(offset, length int64) string {
-	switch {
-	case length < 0:
-		return fmt.Sprintf("bytes %d to the end", offset)
-	case length == 0:
-		return fmt.Sprintf("0 bytes at %d", offset)
-	}
-	return fmt.Sprintf("bytes %d-%d", offset, offset+length-1)
 }
 
 // Stat implements providers.Storage.
@@ -83,32 +73,4 @@ func (s *Storage) Stat(ctx context.Context, key providers.Key) (providers.Object
 		return providers.ObjectInfo{}, s.translateError(err, "stat", name)
 	}
 	return providers.ObjectInfo{Key: key, Size: attrs.Size, ModTime: attrs.Updated}, nil
-}
-
-// exactReader passes exactly remain bytes through; a body that ends early
-// fails with a transient error (the connection was cut), never a short read.
-type exactReader struct {
-	r      io.Reader
-	remain int64
-	fail   func(error) error
-}
-
-func (e *exactReader) Read(p []byte) (int, error) {
-	if e.remain <= 0 {
-		return 0, io.EOF
-	}
-	if int64(len(p)) > e.remain {
-		p = p[:e.remain]
-	}
-	n, err := e.r.Read(p)
-	e.remain -= int64(n)
-	switch {
-	case e.remain == 0:
-		return n, io.EOF
-	case err == io.EOF:
-		return n, e.fail(fmt.Errorf("object body ended %d bytes early: %w", e.remain, io.ErrUnexpectedEOF))
-	case err != nil:
-		return n, e.fail(err)
-	}
-	return n, nil
 }

@@ -5,10 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 
 	"cloud.google.com/go/storage"
-	"golang.org/x/sync/errgroup"
 	"google.golang.org/api/iterator"
 
 	"github.com/cassette-backup/cassette/providers"
@@ -61,28 +59,7 @@ func (s *Storage) Delete(ctx context.Context, key providers.Key) error {
 // delete, so the keys are deleted in parallel, concurrentTransfers at a
 // time; the failures are joined in one error.
 func (s *Storage) DeleteMany(ctx context.Context, keys []providers.Key) error {
-	var (
-		mu   sync.Mutex
-		errs []error
-	)
-	var g errgroup.Group
-	g.SetLimit(s.transfers)
-	for _, k := range keys {
-		if ctx.Err() != nil {
-			break
-		}
-		g.Go(func() error {
-			if err := s.Delete(ctx, k); err != nil {
-				mu.Lock()
-				errs = append(errs, err)
-				mu.Unlock()
-			}
-			return nil
-		})
-	}
-	_ = g.Wait()
-	if err := ctx.Err(); err != nil {
-		errs = append(errs, err)
-	}
-	return errors.Join(errs...)
+	return providers.DeleteBatches(ctx, keys, 1, s.transfers, func(ctx context.Context, k []providers.Key) error {
+		return s.Delete(ctx, k[0])
+	})
 }

@@ -39,10 +39,10 @@ func (s *Storage) Put(ctx context.Context, key providers.Key, p providers.Payloa
 		return fmt.Errorf("gcs put: %w", err)
 	}
 	name := s.objectName(key)
-	if err := s.acquire(ctx); err != nil {
+	if err := s.slots.Acquire(ctx, 1); err != nil {
 		return fmt.Errorf("gcs put gs://%s/%s: %w", s.bucket, name, err)
 	}
-	defer s.release()
+	defer s.slots.Release(1)
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("gcs put gs://%s/%s: %w", s.bucket, name, err)
 	}

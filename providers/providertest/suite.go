@@ -27,10 +27,19 @@
 // (StorageProperties.ListPageSize): the paging tests write
 // ListPageSize*2+3 objects, at most 2100.
 //
-// server.go holds helpers for tests that start real servers (MinIO,
-// fake-gcs-server, Azurite): free ports, waiting for a listener, locating the
-// binaries installed by scripts/install-servers.sh, and a Process type that
-// keeps the server's output for diagnostics.
+// Remote backends also run the contracts of suite_backend.go: how Open and
+// Create treat a missing bucket (RunBucketCreation) and how a bad
+// credentials file is reported (RunCredentialsFileErrors).
+//
+// The rest of the package starts real servers for tests, on 127.0.0.1:
+// StartMinIO, StartFakeGCS and StartAzurite (servers.go) start the
+// emulators installed by scripts/install-servers.sh and describe them as an
+// operator's storage properties; Shared and Main (shared.go) share one
+// server among the tests of a binary and stop it afterwards; Backend
+// (backend.go) adds a backend's Open and Create, the test bucket and fresh
+// prefixes; server.go has the building blocks (free ports, waiting for a
+// listener, locating binaries, a Process that keeps the server's output).
+// A missing server skips its tests, or fails them when RequireServers.
 package providertest
 
 import (

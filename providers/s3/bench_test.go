@@ -35,12 +35,11 @@ func (c *cycleReader) Read(p []byte) (int, error) {
 // part size.
 func BenchmarkPut(b *testing.B) {
 	const size = 256 << 20
-	srv := requireMinIO(b)
 	block := randomData(7<<20 + 12345)
 	for _, transfers := range []int{1, 4, 8} {
 		for _, sum := range []string{"when_supported", "when_required"} {
 			b.Run(fmt.Sprintf("transfers=%d/%s", transfers, sum), func(b *testing.B) {
-				sp := srv.props(KindCompatible, sum)
+				sp := minioProps(b, KindCompatible, sum)
 				sp.ConcurrentTransfers = transfers
 				sp.MultipartPartSize = 0
 				s := openTest(b, sp, Options{})
@@ -61,7 +60,7 @@ func BenchmarkPut(b *testing.B) {
 					b.StartTimer()
 				}
 				st := s.Stats()
-				b.ReportMetric(float64(st.PutRequests)/float64(st.BytesUp)*(1<<30), "PUT/GiB")
+				b.ReportMetric(float64(st.Puts)/float64(st.BytesUp)*(1<<30), "PUT/GiB")
 			})
 		}
 	}
@@ -71,10 +70,9 @@ func BenchmarkPut(b *testing.B) {
 // does, with concurrentTransfers ranges in flight.
 func BenchmarkGet(b *testing.B) {
 	const size, chunk = 256 << 20, 8 << 20
-	srv := requireMinIO(b)
 	for _, transfers := range []int{1, 4, 8} {
 		b.Run(fmt.Sprintf("transfers=%d", transfers), func(b *testing.B) {
-			sp := srv.props(KindCompatible, "")
+			sp := minioProps(b, KindCompatible, "")
 			sp.ConcurrentTransfers = transfers
 			s := openTest(b, sp, Options{})
 			r := &cycleReader{block: randomData(7<<20 + 12345), left: size}

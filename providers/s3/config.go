@@ -4,14 +4,12 @@ import (
 	"context"
 	"crypto/md5"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/base64"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -20,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/cassette-backup/cassette/providers"
+	"github.com/cassette-backup/cassette/providers/internal/transport"
 )
 
 // endpoint is where requests go: nil baseURL means AWS's regional endpoint.
@@ -72,7 +71,7 @@ func resolveEndpoint(sp providers.StorageProperties, log *slog.Logger) (endpoint
 	if sp.Port > 0 {
 		addr = net.JoinHostPort(name, strconv.Itoa(sp.Port))
 	}
-	if scheme == "http" && !isLoopback(name) {
+	if scheme == "http" && !transport.IsLoopback(name) {
 		log.Warn("storage endpoint uses plain HTTP: data and request signatures cross the network unencrypted; set secure: true",
 			"endpoint", scheme+"://"+addr)
 	}
@@ -80,35 +79,15 @@ func resolveEndpoint(sp providers.StorageProperties, log *slog.Logger) (endpoint
 	return endpoint{baseURL: &base, pathStyle: true}, nil
 }
 
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
-
 // newHTTPClient builds the transport: TLS settings from caBundle and
 // sslVerify, and enough idle connections for every transfer in flight.
 func newHTTPClient(sp providers.StorageProperties, transfers int) (*http.Client, error) {
-	tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12}
-	if sp.CABundle != "" {
-		pem, err := os.ReadFile(sp.CABundle)
-		if err != nil {
-			return nil, fmt.Errorf("s3: read CA bundle: %w", err)
-		}
-		pool, err := x509.SystemCertPool()
-		if err != nil || pool == nil {
-			pool = x509.NewCertPool()
-		}
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("s3: CA bundle %s holds no PEM certificate", sp.CABundle)
-		}
-		tlsCfg.RootCAs = pool
+	tlsCfg, err := transport.TLSConfig(sp, "s3")
+	if err != nil {
+		return nil, err
 	}
-	if !sp.VerifyTLS() {
-		// Operator's explicit choice (medusa's ssl_verify: false).
-		tlsCfg.InsecureSkipVerify = true //nolint:gosec
+	if tlsCfg == nil {
+		tlsCfg = &tls.Config{MinVersion: tls.VersionTLS12}
 	}
 	idle := max(16, 2*transfers+2)
 	tr := &http.Transport{

@@ -11,7 +11,7 @@ import (
 // S3-compatible kind, with both request checksum settings, small list pages
 // (7 keys) and a large object above the 5 MiB part size.
 func TestConformance(t *testing.T) {
-	srv := requireMinIO(t)
+	minio.Server(t)
 	for _, kind := range []string{KindCompatible, KindRGW} {
 		for _, sum := range []string{"when_supported", "when_required"} {
 			t.Run(kind+"/"+sum, func(t *testing.T) {
@@ -19,7 +19,7 @@ func TestConformance(t *testing.T) {
 				providertest.RunWithOptions(t, func(t *testing.T) providers.Storage {
 					// Small delete batches: DeleteMany crosses several without
 					// the suite writing thousands of objects.
-					return openTest(t, srv.props(kind, sum), Options{DeleteBatch: 50})
+					return openTest(t, minioProps(t, kind, sum), Options{DeleteBatch: 50})
 				}, providertest.Options{LargeObjectSize: 2*testPart + 1234})
 			})
 		}

@@ -4,64 +4,42 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
-	"github.com/cassette-backup/cassette/providers"
+	"github.com/cassette-backup/cassette/providers/internal/credfile"
 )
 
-const credentialsFormat = "expected an AWS credentials INI file: a [default] section with " +
+// credentialsFormat is how error messages describe what credentialsFile
+// must hold.
+const credentialsFormat = "an AWS credentials INI file: a [default] section with " +
 	"aws_access_key_id = ... and aws_secret_access_key = ... (optionally aws_session_token = ...)"
 
-// credentialsError is a missing, unreadable or malformed credentials file.
-// It names the file and the expected format, never a value from the file,
-// and wraps providers.ErrPermission.
-type credentialsError struct {
-	file    string
-	problem string
-	cause   error
-}
-
-func (e *credentialsError) Error() string {
-	return fmt.Sprintf("s3: credentials file %s: %s; %s", e.file, e.problem, credentialsFormat)
-}
-
-func (e *credentialsError) Unwrap() []error {
-	if e.cause == nil {
-		return []error{providers.ErrPermission}
-	}
-	return []error{providers.ErrPermission, e.cause}
-}
-
 // readCredentialsFile reads the [default] profile of an AWS INI credentials
-// file, the format Mission Control's storageSecretRef holds.
+// file, the format Mission Control's storageSecretRef holds. Errors are
+// *credfile.Error: they name the file and the format, never a value.
 func readCredentialsFile(file string) (aws.CredentialsProvider, error) {
-	data, err := os.ReadFile(file)
+	bad := func(problem string) error {
+		return &credfile.Error{Backend: "s3", File: file, Problem: problem, Format: credentialsFormat}
+	}
+	data, err := credfile.Read("s3", file, credentialsFormat)
 	if err != nil {
-		cause := err
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			cause = pe.Err
-		}
-		return nil, &credentialsError{file: file, problem: "cannot read it: " + cause.Error(), cause: cause}
+		return nil, err
 	}
 	prof, err := parseINIProfile(data, "default")
 	if err != nil {
-		return nil, &credentialsError{file: file, problem: err.Error()}
+		return nil, bad(err.Error())
 	}
 	id, secret := prof["aws_access_key_id"], prof["aws_secret_access_key"]
 	switch {
 	case prof == nil:
-		return nil, &credentialsError{file: file, problem: "no [default] section"}
+		return nil, bad("no [default] section")
 	case id == "" || secret == "":
-		return nil, &credentialsError{file: file, problem: "the [default] section lacks aws_access_key_id or aws_secret_access_key"}
+		return nil, bad("the [default] section lacks aws_access_key_id or aws_secret_access_key")
 	}
 	return credentials.NewStaticCredentialsProvider(id, secret, prof["aws_session_token"]), nil
 }

@@ -18,12 +18,13 @@ import (
 	"testing"
 
 	"github.com/cassette-backup/cassette/providers"
+	"github.com/cassette-backup/cassette/providers/providertest"
 )
 
 // fakeS3 is an httptest server whose handler the test supplies; it answers
 // HEAD bucket with 200 so Open succeeds, and records every request.
 type fakeS3 struct {
-	srv  *httptest.Server
+	sp   providers.StorageProperties // addresses the server
 	mu   sync.Mutex
 	reqs []*http.Request
 }
@@ -31,8 +32,7 @@ type fakeS3 struct {
 func newFakeS3(t *testing.T, h http.HandlerFunc) *fakeS3 {
 	t.Helper()
 	f := &fakeS3{}
-	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body)
+	f.sp = providertest.ServeHTTP(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f.mu.Lock()
 		f.reqs = append(f.reqs, r)
 		f.mu.Unlock()
@@ -41,18 +41,14 @@ func newFakeS3(t *testing.T, h http.HandlerFunc) *fakeS3 {
 		}
 		h(w, r)
 	}))
-	t.Cleanup(f.srv.Close)
 	return f
 }
 
 func (f *fakeS3) props(t *testing.T) providers.StorageProperties {
-	u, _ := url.Parse(f.srv.URL)
-	port, _ := strconv.Atoi(u.Port())
-	no := false
-	return providers.StorageProperties{
-		StorageProvider: KindCompatible, BucketName: "bkt", Prefix: "pre", Host: "127.0.0.1", Port: port,
-		Secure: &no, CredentialsFile: writeCreds(t), ConcurrentTransfers: 2,
-	}
+	sp := f.sp
+	sp.StorageProvider, sp.BucketName, sp.Prefix = KindCompatible, "bkt", "pre"
+	sp.CredentialsFile, sp.ConcurrentTransfers = writeCreds(t), 2
+	return sp
 }
 
 func (f *fakeS3) requests() []*http.Request {

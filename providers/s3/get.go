@@ -8,7 +8,6 @@ import (
 	"io"
 	"strconv"
 	"strings"
-	"sync/atomic"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	s3sdk "github.com/aws/aws-sdk-go-v2/service/s3"
@@ -62,7 +61,7 @@ func (s *Storage) Get(ctx context.Context, key providers.Key, offset, length int
 	if err != nil {
 		return fmt.Errorf("s3 get %s: %w", key, err)
 	}
-	body := &bodyReader{r: out.Body, left: want, down: &s.stats.down}
+	body := &bodyReader{r: out.Body, left: want, down: s.stats.Down}
 	if err := fn(body); err != nil {
 		if body.err != nil {
 			return s.translateError(ctx, "get", string(key), body.err)
@@ -138,7 +137,7 @@ type bodyReader struct {
 	r    io.Reader
 	left int64
 	err  error
-	down *atomic.Int64
+	down func(int64) // counts the bytes read
 }
 
 func (b *bodyReader) Read(p []byte) (int, error) {
@@ -153,7 +152,7 @@ func (b *bodyReader) Read(p []byte) (int, error) {
 	}
 	n, err := b.r.Read(p)
 	b.left -= int64(n)
-	b.down.Add(int64(n))
+	b.down(int64(n))
 	if err == nil && b.left == 0 {
 		err = b.finish()
 	}

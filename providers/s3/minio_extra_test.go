@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/cassette-backup/cassette/providers"
+	"github.com/cassette-backup/cassette/providers/providertest"
 )
 
 // randomData returns n incompressible bytes.
@@ -50,8 +50,7 @@ func checkNothingLeft(t *testing.T, s *Storage, key providers.Key) {
 }
 
 func TestMultipartPayloadFailureLeavesNothing(t *testing.T) {
-	srv := requireMinIO(t)
-	s := openTest(t, srv.props(KindCompatible, ""), Options{})
+	s := openTest(t, minioProps(t, KindCompatible, ""), Options{})
 	boom := errors.New("disk on fire")
 	for _, size := range []int64{-1, 4 * testPart} {
 		key := providers.Key(fmt.Sprintf("fail/%d", size))
@@ -80,8 +79,7 @@ func (c *cancelAfter) Read(p []byte) (int, error) {
 }
 
 func TestMultipartCancelLeavesNothing(t *testing.T) {
-	srv := requireMinIO(t)
-	s := openTest(t, srv.props(KindCompatible, ""), Options{})
+	s := openTest(t, minioProps(t, KindCompatible, ""), Options{})
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	r := &cancelAfter{r: bytes.NewReader(randomData(6 * testPart)), n: 2*testPart + 1, cancel: cancel}
@@ -93,8 +91,7 @@ func TestMultipartCancelLeavesNothing(t *testing.T) {
 }
 
 func TestMultipartIfNotExists(t *testing.T) {
-	srv := requireMinIO(t)
-	s := openTest(t, srv.props(KindCompatible, "when_required"), Options{})
+	s := openTest(t, minioProps(t, KindCompatible, "when_required"), Options{})
 	data := randomData(2*testPart + 7)
 	opts := providers.PutOptions{IfNotExists: true}
 	if err := s.Put(t.Context(), "big", providers.Stream(bytes.NewReader(data), -1), opts); err != nil {
@@ -117,42 +114,37 @@ func TestMultipartIfNotExists(t *testing.T) {
 }
 
 func TestCreateMakesBucketAndProbes(t *testing.T) {
-	srv := requireMinIO(t)
-	sp := srv.props(KindRGW, "")
+	sp := minioProps(t, KindRGW, "")
 	sp.BucketName = fmt.Sprintf("cassette-create-%d", time.Now().UnixNano())
-	if _, err := Open(t.Context(), sp, Options{}); !errors.Is(err, providers.ErrNotFound) || !strings.Contains(err.Error(), sp.BucketName) {
-		t.Fatalf("Open of a missing bucket = %v, want ErrNotFound naming the bucket", err)
-	}
-	s, err := Create(t.Context(), sp, Options{Logger: testLogger(t)})
-	if err != nil {
-		t.Fatalf("Create: %v", err)
-	}
-	defer s.Close(context.Background())
-	if !s.Properties().ConditionalCreate {
+	var created *Storage
+	providertest.RunBucketCreation(t, sp,
+		func(ctx context.Context, sp providers.StorageProperties) (providers.Storage, error) {
+			return Open(ctx, sp, Options{})
+		},
+		func(ctx context.Context, sp providers.StorageProperties) (providers.Storage, error) {
+			s, err := Create(ctx, sp, Options{Logger: testLogger(t)})
+			if created == nil {
+				created = s
+			}
+			return s, err
+		})
+	if !created.Properties().ConditionalCreate {
 		t.Error("MinIO honours If-None-Match but the probe says it does not")
 	}
-	if n := 0; s.List(t.Context(), "", func(providers.ObjectInfo) error { n++; return nil }) != nil || n != 0 {
-		t.Errorf("the probe object was left behind")
-	}
-	again, err := Create(t.Context(), sp, Options{})
-	if err != nil {
-		t.Fatalf("Create of an existing bucket: %v", err)
-	}
-	_ = again.Close(context.Background())
-	if _, err := Open(t.Context(), sp, Options{}); err != nil {
-		t.Fatalf("Open after Create: %v", err)
+	var keys []providers.Key
+	if err := created.List(t.Context(), "", func(oi providers.ObjectInfo) error { keys = append(keys, oi.Key); return nil }); err != nil || len(keys) != 1 {
+		t.Errorf("List after Create = %v, %v; want only the object the test wrote (the probe object was left behind?)", keys, err)
 	}
 }
 
 func TestWrongKeysArePermissionErrors(t *testing.T) {
-	srv := requireMinIO(t)
 	const secret = "not-the-right-secret-91d2"
 	for name, body := range map[string]string{
-		"wrong secret": "[default]\naws_access_key_id = " + minioUser + "\naws_secret_access_key = " + secret + "\n",
+		"wrong secret": "[default]\naws_access_key_id = " + providertest.MinIOAccessKey + "\naws_secret_access_key = " + secret + "\n",
 		"unknown key":  "[default]\naws_access_key_id = NOSUCHKEY\naws_secret_access_key = " + secret + "\n",
 	} {
 		t.Run(name, func(t *testing.T) {
-			sp := srv.props(KindCompatible, "")
+			sp := minioProps(t, KindCompatible, "")
 			sp.CredentialsFile = filepath.Join(t.TempDir(), "credentials")
 			if err := os.WriteFile(sp.CredentialsFile, []byte(body), 0o600); err != nil {
 				t.Fatal(err)
@@ -167,10 +159,10 @@ func TestWrongKeysArePermissionErrors(t *testing.T) {
 					t.Fatalf("Open/Create(create=%v) with bad keys = %v, want ErrPermission", create, err)
 				}
 				msg := err.Error()
-				if strings.Contains(msg, secret) || strings.Contains(msg, minioSecret) {
+				if strings.Contains(msg, secret) || strings.Contains(msg, providertest.MinIOSecretKey) {
 					t.Fatalf("error leaks a secret: %s", msg)
 				}
-				if !strings.Contains(msg, sp.CredentialsFile) || !strings.Contains(msg, testBucket) {
+				if !strings.Contains(msg, sp.CredentialsFile) || !strings.Contains(msg, providertest.DefaultBucket) {
 					t.Errorf("error should name the credentials file and the bucket: %s", msg)
 				}
 			}
@@ -180,53 +172,24 @@ func TestWrongKeysArePermissionErrors(t *testing.T) {
 
 func TestCredentialsFileErrors(t *testing.T) {
 	const secret = "SECRET-VALUE-3c1e"
-	dir := t.TempDir()
-	cases := map[string]struct {
-		body string // "" means: no file at all
-		want string
-	}{
-		"missing":      {"", "no such file"},
-		"colon syntax": {"[default]\naws_access_key_id: AKIA\naws_secret_access_key: " + secret + "\n", "line 2"},
-		"no default":   {"[prod]\naws_access_key_id = AKIA\naws_secret_access_key = " + secret + "\n", "no [default] section"},
-		"no secret":    {"[default]\naws_access_key_id = AKIA\n", "lacks"},
-		"no section":   {"aws_access_key_id = AKIA\naws_secret_access_key = " + secret + "\n", "outside any [section]"},
-		"json":         {`{"aws_secret_access_key": "` + secret + `"}`, "line 1"},
+	open := func(ctx context.Context, file string) error {
+		f := false
+		sp := providers.StorageProperties{StorageProvider: KindCompatible, BucketName: "b", Host: "127.0.0.1", Port: 1, Secure: &f, CredentialsFile: file}
+		_, err := Open(ctx, sp, Options{})
+		return err
 	}
-	for name, c := range cases {
-		t.Run(name, func(t *testing.T) {
-			file := filepath.Join(dir, strings.ReplaceAll(name, " ", "-"))
-			if c.body != "" {
-				if err := os.WriteFile(file, []byte(c.body), 0o600); err != nil {
-					t.Fatal(err)
-				}
-			}
-			f := false
-			sp := providers.StorageProperties{StorageProvider: KindCompatible, BucketName: "b", Host: "127.0.0.1", Port: 1, Secure: &f, CredentialsFile: file}
-			_, err := Open(t.Context(), sp, Options{})
-			if err == nil {
-				t.Fatal("Open succeeded")
-			}
-			msg := err.Error()
-			if strings.Contains(msg, secret) {
-				t.Fatalf("error leaks the secret: %s", msg)
-			}
-			if strings.Count(msg, "\n") != 0 || !strings.Contains(msg, file) || !strings.Contains(msg, "aws_secret_access_key") || !strings.Contains(msg, c.want) {
-				t.Errorf("error should be one line naming %s, the format and %q: %s", file, c.want, msg)
-			}
-			if !errors.Is(err, providers.ErrPermission) {
-				t.Errorf("error does not wrap ErrPermission: %v", err)
-			}
-			if name == "missing" && !errors.Is(err, fs.ErrNotExist) {
-				t.Errorf("missing file error does not wrap fs.ErrNotExist: %v", err)
-			}
-		})
-	}
+	providertest.RunCredentialsFileErrors(t, open, "aws_secret_access_key", secret, []providertest.CredentialsCase{
+		{Name: "colon syntax", Content: "[default]\naws_access_key_id: AKIA\naws_secret_access_key: " + secret + "\n", Want: "line 2"},
+		{Name: "no default", Content: "[prod]\naws_access_key_id = AKIA\naws_secret_access_key = " + secret + "\n", Want: "no [default] section"},
+		{Name: "no secret", Content: "[default]\naws_access_key_id = AKIA\n", Want: "lacks"},
+		{Name: "no section", Content: "aws_access_key_id = AKIA\naws_secret_access_key = " + secret + "\n", Want: "outside any [section]"},
+		{Name: "json", Content: `{"aws_secret_access_key": "` + secret + `"}`, Want: "line 1"},
+	})
 }
 
 func TestAbortStaleUploads(t *testing.T) {
-	srv := requireMinIO(t)
 	now := time.Now()
-	s := openTest(t, srv.props(KindCompatible, ""), Options{Now: func() time.Time { return now }})
+	s := openTest(t, minioProps(t, KindCompatible, ""), Options{Now: func() time.Time { return now }})
 	if _, err := s.createUpload(t.Context(), "stale/obj"); err != nil {
 		t.Fatal(err)
 	}
@@ -246,8 +209,7 @@ func TestAbortStaleUploads(t *testing.T) {
 }
 
 func TestStatsCountRequests(t *testing.T) {
-	srv := requireMinIO(t)
-	s := openTest(t, srv.props(KindCompatible, ""), Options{})
+	s := openTest(t, minioProps(t, KindCompatible, ""), Options{})
 	base := s.Stats()
 	data := randomData(2*testPart + 10)
 	if err := s.Put(t.Context(), "stats/obj", providers.Stream(bytes.NewReader(data), -1), providers.PutOptions{}); err != nil {
@@ -257,10 +219,10 @@ func TestStatsCountRequests(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := s.Stats()
-	want := Stats{PutRequests: 3, GetRequests: 1, OtherRequests: 2, BytesUp: int64(len(data)), BytesDown: 100}
-	got.HeadRequests, got.ListRequests, got.DeleteRequests = 0, 0, 0
-	got.PutRequests -= base.PutRequests
-	got.OtherRequests -= base.OtherRequests
+	want := providers.Stats{Puts: 3, Gets: 1, Others: 2, BytesUp: int64(len(data)), BytesDown: 100}
+	got.Heads, got.Lists, got.Deletes = 0, 0, 0
+	got.Puts -= base.Puts
+	got.Others -= base.Others
 	if got != want {
 		t.Errorf("Stats after a 3-part Put and a 100-byte Get = %+v, want %+v", got, want)
 	}

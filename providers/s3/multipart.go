@@ -160,7 +160,7 @@ func (s *Storage) uploadPart(ctx context.Context, key providers.Key, id string, 
 		}
 		var err error
 		out, err = s.client.UploadPart(ctx, in, s.bodyOptions)
-		s.stats.up.Add(int64(len(data)))
+		s.stats.Up(int64(len(data)))
 		return err
 	})
 	if err != nil {

@@ -111,7 +111,7 @@ func (s *Storage) putObject(ctx context.Context, key providers.Key, body func() 
 			in.IfNoneMatch = aws.String("*")
 		}
 		_, err := s.client.PutObject(ctx, in, s.bodyOptions)
-		s.stats.up.Add(size)
+		s.stats.Up(size)
 		return err
 	})
 }

@@ -124,7 +124,7 @@ type Storage struct {
 	checksum bool // request checksums on (when_supported)
 	xfers    *semaphore.Weighted
 	bufs     *bufferPool
-	stats    counters
+	stats    providers.Counters
 	transfer int
 }
 
@@ -240,7 +240,7 @@ func newStorage(ctx context.Context, sp providers.StorageProperties, opts Option
 		ResponseChecksumValidation: respSum,
 		// Multipart objects carry no whole-object checksum to validate.
 		DisableLogOutputChecksumValidationSkipped: true,
-		APIOptions: []func(*middleware.Stack) error{s.stats.middleware},
+		APIOptions: []func(*middleware.Stack) error{countRequests(&s.stats)},
 	})
 	return s, nil
 }
