@@ -8,7 +8,7 @@ GOFLAGS   ?=
 # Fuzzing time per target for `make fuzz`.
 FUZZTIME  ?= 30s
 
-.PHONY: all build demo test test-short servers bench fuzz lint clean
+.PHONY: all build demo test test-short servers bench bench-harness fuzz lint clean
 
 all: build
 
@@ -40,6 +40,15 @@ servers:
 
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem ./chunkstore/ ./index/ ./engine/
+
+# The side-by-side bench (bench/harness): cassette against a plain
+# one-object-per-file copy with the same SDK, on MinIO at 127.0.0.1, plus
+# restic/kopia when on PATH. Writes bench/RESULTS.md. Extra flags:
+# make bench-harness BENCHFLAGS='-size 1GiB -concurrency 4'.
+BENCHFLAGS ?=
+bench-harness: build
+	bash scripts/install-servers.sh minio
+	$(GO) run ./bench/cmd/harness -cassette $(BIN) -datagen bin/datagen $(BENCHFLAGS)
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecodeSegment -fuzztime $(FUZZTIME) ./fuzz/

@@ -64,6 +64,7 @@ type chunkBuffers struct {
 	chunk []byte
 	enc   []byte
 	ch    *chunker.Chunker
+	stage stage
 }
 
 var bufPool sync.Pool
@@ -84,10 +85,21 @@ func (r *Repo) getBuffers(rd io.Reader) *chunkBuffers {
 // and returns how to find the file again. Memory use is bounded by a few
 // chunk buffers however large the file is (content lists are flushed every
 // MaxListChunks chunks).
-func (s *Session) WriteFile(ctx context.Context, rd io.Reader) (FileResult, error) {
-	var res FileResult
+func (s *Session) WriteFile(ctx context.Context, rd io.Reader) (res FileResult, err error) {
 	bufs := s.repo.getBuffers(rd)
 	defer bufPool.Put(bufs)
+	defer func() {
+		// Staged blobs are claimed: write them whatever happened to the file.
+		if ferr := s.flushStage(&bufs.stage); ferr != nil && err == nil {
+			err = ferr
+		}
+	}()
+	res, err = s.writeFile(ctx, rd, bufs)
+	return res, err
+}
+
+func (s *Session) writeFile(ctx context.Context, rd io.Reader, bufs *chunkBuffers) (FileResult, error) {
+	var res FileResult
 	fh := NewFileHasher()
 	var (
 		list  []byte // current content-list blob: concatenated chunk IDs
@@ -104,7 +116,7 @@ func (s *Session) WriteFile(ctx context.Context, rd io.Reader) (FileResult, erro
 		if err != nil {
 			return res, fmt.Errorf("read: %w", err)
 		}
-		id, isNew, err := s.putBlob(ctx, index.DataBlob, c.Data, bufs.enc)
+		id, isNew, err := s.putBlob(ctx, &bufs.stage, index.DataBlob, c.Data, bufs.enc)
 		if err != nil {
 			return res, err
 		}
@@ -124,7 +136,7 @@ func (s *Session) WriteFile(ctx context.Context, rd io.Reader) (FileResult, erro
 		}
 		list = append(list, id[:]...)
 		if len(list) == MaxListChunks*len(id) {
-			lid, _, err := s.putBlob(ctx, index.MetaBlob, list, bufs.enc)
+			lid, _, err := s.putBlob(ctx, &bufs.stage, index.MetaBlob, list, bufs.enc)
 			if err != nil {
 				return res, err
 			}
@@ -136,7 +148,7 @@ func (s *Session) WriteFile(ctx context.Context, rd io.Reader) (FileResult, erro
 	case res.Chunks == 1:
 		res.Content.Chunk = &first
 	case len(list) > 0:
-		lid, _, err := s.putBlob(ctx, index.MetaBlob, list, bufs.enc)
+		lid, _, err := s.putBlob(ctx, &bufs.stage, index.MetaBlob, list, bufs.enc)
 		if err != nil {
 			return res, err
 		}

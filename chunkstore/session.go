@@ -20,7 +20,12 @@ type Session struct {
 	repo *Repo
 	ctx  context.Context
 
-	slots chan *packWriter // one slot per concurrently open pack; nil = none yet
+	// Open packs are bounded by tokens: every open pack, idle or being
+	// written, holds one. Idle open packs wait in idle; a writer reuses one
+	// before it opens another, so packs fill up one after the other and a
+	// backup ends with few partly filled packs.
+	tokens chan struct{}
+	idle   chan *packWriter
 
 	mu       sync.Mutex
 	pending  map[index.ID]struct{} // written this session, not yet in the cache
@@ -58,7 +63,10 @@ const segmentEvery = 64
 // SessionOptions tune a session.
 type SessionOptions struct {
 	// OpenPacks is how many packs fill (and upload) at once; default the
-	// storage's concurrency.
+	// storage's concurrency. It must not exceed it: a streamed upload holds
+	// one of the backend's concurrency-bounded part buffers while its pack
+	// waits for data, so more open packs than buffers can starve a pack
+	// that a writer is blocked on.
 	OpenPacks int
 	// VerifyPacksExist makes the session list packs/ first and treat blobs
 	// whose pack is missing as absent (full backups: trust nothing local).
@@ -74,12 +82,9 @@ func (r *Repo) NewSession(ctx context.Context, o SessionOptions) (*Session, erro
 	}
 	n := o.OpenPacks
 	if n <= 0 {
-		n = max(2, r.st.Properties().Concurrency)
+		n = max(1, r.st.Properties().Concurrency)
 	}
-	s := &Session{repo: r, ctx: ctx, slots: make(chan *packWriter, n), pending: map[index.ID]struct{}{}}
-	for i := 0; i < n; i++ {
-		s.slots <- nil
-	}
+	s := &Session{repo: r, ctx: ctx, tokens: make(chan struct{}, n), idle: make(chan *packWriter, n), pending: map[index.ID]struct{}{}}
 	if o.VerifyPacksExist {
 		s.livePacks = map[index.ID]bool{}
 		err := r.st.List(ctx, PackPrefix, func(oi providers.ObjectInfo) error {
@@ -142,9 +147,35 @@ func (s *Session) claim(id index.ID) (bool, error) {
 	return true, nil
 }
 
+// stageLimit is how many stored bytes a file writer collects before it
+// takes a pack slot and writes them out in one go. Blobs of one file thus
+// sit next to each other in a pack in runs of at least this size, so a
+// restore reads a file with few large range requests instead of one request
+// per chunk; and a writer holds a slot only while copying, never while it
+// chunks and compresses.
+const stageLimit = 4 << 20
+
+// stage collects a file writer's new blobs until they are written to a pack.
+// Its blobs are claimed (pending) already: the stage must be written, even
+// when the file fails, or a blob other files refer to would never be stored;
+// WriteFile flushes it on every return.
+type stage struct {
+	buf   []byte
+	blobs []stagedBlob
+}
+
+type stagedBlob struct {
+	typ       index.BlobType
+	comp      index.Compression
+	id        index.ID
+	off, n    int
+	rawLength int
+}
+
 // putBlob stores plain content as a blob of type typ unless it is stored
-// already. It returns the blob's ID and whether it was new.
-func (s *Session) putBlob(ctx context.Context, typ index.BlobType, plain []byte, encBuf []byte) (index.ID, bool, error) {
+// already. It returns the blob's ID and whether it was new. New blobs are
+// compressed into st and written when st is full (or flushed).
+func (s *Session) putBlob(ctx context.Context, st *stage, typ index.BlobType, plain []byte, encBuf []byte) (index.ID, bool, error) {
 	id := index.Hash(plain)
 	mine, err := s.claim(id)
 	if err != nil || !mine {
@@ -154,48 +185,110 @@ func (s *Session) putBlob(ctx context.Context, typ index.BlobType, plain []byte,
 		return id, false, err
 	}
 	stored, comp := s.repo.codec.encode(plain, encBuf)
-	if err := s.addToPack(ctx, typ, comp, id, stored, len(plain)); err != nil {
-		return id, false, err
-	}
+	st.blobs = append(st.blobs, stagedBlob{typ: typ, comp: comp, id: id, off: len(st.buf), n: len(stored), rawLength: len(plain)})
+	st.buf = append(st.buf, stored...)
 	s.stats.NewBlobs.Add(1)
 	s.stats.NewRawBytes.Add(int64(len(plain)))
 	s.stats.StoredBytes.Add(int64(len(stored)))
+	if len(st.buf) >= stageLimit {
+		if err := s.flushStage(st); err != nil {
+			return id, false, err
+		}
+	}
 	return id, true, nil
 }
 
-func (s *Session) addToPack(ctx context.Context, typ index.BlobType, comp index.Compression, id index.ID, stored []byte, rawLen int) error {
+// flushStage writes the staged blobs, in order, into one pack slot (moving
+// on to a fresh pack when one fills up). It runs under the session's
+// context, not the file's: a claimed blob must be written or the session
+// must fail.
+func (s *Session) flushStage(st *stage) error {
+	defer func() { st.buf, st.blobs = st.buf[:0], st.blobs[:0] }()
+	if len(st.blobs) == 0 {
+		return s.failed()
+	}
 	if err := s.failed(); err != nil {
 		return err
 	}
-	var p *packWriter
-	select {
-	case p = <-s.slots:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	if p == nil {
-		var err error
-		if p, err = newPackWriter(s.ctx, s.repo.st); err != nil {
-			s.slots <- nil
-			return s.fail(err)
-		}
-	}
-	if err := p.add(typ, comp, id, stored, rawLen); err != nil {
-		p.abort(err)
-		s.slots <- nil
+	p, err := s.takePack()
+	if err != nil {
 		return s.fail(err)
 	}
-	if int64(p.size) < s.repo.cfg.PackSize {
-		s.slots <- p
-		return nil
+	for _, b := range st.blobs {
+		if p == nil {
+			if p, err = newPackWriter(s.ctx, s.repo.st); err != nil {
+				<-s.tokens
+				return s.fail(err)
+			}
+		}
+		if err := p.add(b.typ, b.comp, b.id, st.buf[b.off:b.off+b.n], b.rawLength); err != nil {
+			p.abort(err)
+			<-s.tokens
+			return s.fail(err)
+		}
+		if int64(p.size) >= s.repo.cfg.PackSize {
+			s.finishAsync(p)
+			p = nil
+		}
 	}
-	s.slots <- nil
+	if p == nil {
+		<-s.tokens
+	} else {
+		s.idle <- p
+	}
+	return nil
+}
+
+// takePack returns an idle open pack, or nil with a token to open a new
+// one, waiting while the limit of open packs is reached.
+func (s *Session) takePack() (*packWriter, error) {
+	select {
+	case p := <-s.idle:
+		return p, nil
+	default:
+	}
+	select {
+	case p := <-s.idle:
+		return p, nil
+	case s.tokens <- struct{}{}:
+		return nil, nil
+	case <-s.ctx.Done():
+		return nil, s.ctx.Err()
+	}
+}
+
+// finishAsync completes a full pack's upload in the background. The pack
+// no longer waits for data, so it stops counting as open: its last parts
+// finish with buffers they already hold.
+func (s *Session) finishAsync(p *packWriter) {
 	s.packsWg.Add(1)
 	go func() {
 		defer s.packsWg.Done()
 		s.finishPack(p)
 	}()
-	return nil
+}
+
+// quiesce waits until no writer holds a pack and returns the open ones,
+// holding every token; release gives the tokens back.
+func (s *Session) quiesce(ctx context.Context) ([]*packWriter, error) {
+	var open []*packWriter
+	for held := 0; held < cap(s.tokens); held++ {
+		select {
+		case p := <-s.idle:
+			open = append(open, p) // its token is ours now
+		case s.tokens <- struct{}{}:
+		case <-ctx.Done():
+			s.release(held)
+			return nil, ctx.Err()
+		}
+	}
+	return open, nil
+}
+
+func (s *Session) release(n int) {
+	for i := 0; i < n; i++ {
+		<-s.tokens
+	}
 }
 
 // finishPack completes one pack's upload and, every segmentEvery packs,
@@ -262,29 +355,15 @@ func (s *Session) writeSegment(packs []finishedPack) error {
 // Flush returns nil, every blob the session reported is durable and indexed.
 // The session may be used again afterwards.
 func (s *Session) Flush(ctx context.Context) error {
-	n := cap(s.slots)
-	var open []*packWriter
-	for i := 0; i < n; i++ {
-		select {
-		case p := <-s.slots:
-			if p != nil {
-				open = append(open, p)
-			}
-		case <-ctx.Done():
-			return ctx.Err()
-		}
+	open, err := s.quiesce(ctx)
+	if err != nil {
+		return err
 	}
 	for _, p := range open {
-		s.packsWg.Add(1)
-		go func() {
-			defer s.packsWg.Done()
-			s.finishPack(p)
-		}()
+		s.finishAsync(p)
 	}
 	s.packsWg.Wait()
-	for i := 0; i < n; i++ {
-		s.slots <- nil
-	}
+	s.release(cap(s.tokens))
 	if err := s.failed(); err != nil {
 		return err
 	}
@@ -303,14 +382,10 @@ func (s *Session) Flush(ctx context.Context) error {
 // Abort stops every upload in flight; nothing half-written stays visible.
 func (s *Session) Abort(cause error) {
 	s.fail(cause)
-	n := cap(s.slots)
-	for i := 0; i < n; i++ {
-		if p := <-s.slots; p != nil {
-			p.abort(cause)
-		}
+	open, _ := s.quiesce(context.Background())
+	for _, p := range open {
+		p.abort(cause)
 	}
 	s.packsWg.Wait()
-	for i := 0; i < n; i++ {
-		s.slots <- nil
-	}
+	s.release(cap(s.tokens))
 }

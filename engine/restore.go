@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -51,21 +52,74 @@ type RestoreResult struct {
 // ReadManifest fetches and decodes the manifest of backup name on node,
 // calling fn for every file entry (fn may be nil for the header only).
 func (e *Engine) ReadManifest(ctx context.Context, name, node string, fn func(*FileEntry) error) (*Header, error) {
-	key := ManifestKey(name, node)
 	var h *Header
-	err := e.Repo.Storage().Get(ctx, key, 0, -1, func(r io.Reader) error {
+	err := e.getManifest(ctx, name, node, func(r io.Reader) error {
 		var err error
 		h, err = DecodeManifest(r, fn)
 		return err
 	})
+	return h, err
+}
+
+// getManifest runs fn on the manifest object's bytes, translating a missing
+// manifest into ErrBackupNotFound with what to do.
+func (e *Engine) getManifest(ctx context.Context, name, node string, fn func(io.Reader) error) error {
+	key := ManifestKey(name, node)
+	err := e.Repo.Storage().Get(ctx, key, 0, -1, fn)
 	if errors.Is(err, providers.ErrNotFound) {
-		return nil, fmt.Errorf("%w: no complete backup %q for node %q (%s): run `cassette list` to see what exists", ErrBackupNotFound, name, node, key)
+		return fmt.Errorf("%w: no complete backup %q for node %q (%s): run `cassette list` to see what exists", ErrBackupNotFound, name, node, key)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("manifest %s: %w", key, err)
+		return fmt.Errorf("manifest %s: %w", key, err)
 	}
-	return h, nil
+	return nil
 }
+
+// spooledManifest is a manifest copied to a temporary file, so that a
+// restore reads it twice (preflight, then restore) with one download, and
+// its workers never run inside a Get that holds one of the storage's
+// transfer slots (with concurrentTransfers 1 they would wait for it forever).
+type spooledManifest struct {
+	f   *os.File
+	key providers.Key
+}
+
+func (e *Engine) spoolManifest(ctx context.Context, name, node string) (*spooledManifest, error) {
+	f, err := os.CreateTemp("", "cassette-manifest-*")
+	if err != nil {
+		return nil, fmt.Errorf("manifest spool: %w (set TMPDIR to a writable folder)", err)
+	}
+	os.Remove(f.Name()) // unlinked: gone with the process whatever happens
+	err = e.getManifest(ctx, name, node, func(r io.Reader) error {
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return err
+		}
+		if err := f.Truncate(0); err != nil {
+			return err
+		}
+		_, err := io.Copy(f, r)
+		return err
+	})
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return &spooledManifest{f: f, key: ManifestKey(name, node)}, nil
+}
+
+// decode reads the spooled manifest from the start.
+func (m *spooledManifest) decode(fn func(*FileEntry) error) (*Header, error) {
+	if _, err := m.f.Seek(0, io.SeekStart); err != nil {
+		return nil, fmt.Errorf("manifest spool: %w", err)
+	}
+	h, err := DecodeManifest(bufio.NewReaderSize(m.f, 1<<16), fn)
+	if err != nil && errors.Is(err, ErrBadManifest) {
+		return nil, fmt.Errorf("manifest %s: %w", m.key, err)
+	}
+	return h, err
+}
+
+func (m *spooledManifest) Close() error { return m.f.Close() }
 
 // smallBatch is how many single-chunk files are restored together, so their
 // chunks come out of shared packs in a few range reads.
@@ -86,8 +140,13 @@ func (e *Engine) Restore(ctx context.Context, o RestoreOptions) (*RestoreResult,
 	if workers <= 0 {
 		workers = max(4, e.Repo.Storage().Properties().Concurrency)
 	}
+	m, err := e.spoolManifest(ctx, o.Name, o.Node)
+	if err != nil {
+		return nil, err
+	}
+	defer m.Close()
 	r := &restorer{e: e, o: o}
-	if err := r.preflight(ctx); err != nil {
+	if err := r.preflight(m); err != nil {
 		return nil, err
 	}
 	g, gctx := errgroup.WithContext(ctx)
@@ -98,7 +157,7 @@ func (e *Engine) Restore(ctx context.Context, o RestoreOptions) (*RestoreResult,
 		batch = nil
 		g.Go(func() error { return r.smallFiles(gctx, b) })
 	}
-	h, err := e.ReadManifest(gctx, o.Name, o.Node, func(f *FileEntry) error {
+	h, err := m.decode(func(f *FileEntry) error {
 		if o.Filter != nil && !o.Filter(f.Keyspace(), f.Table()) {
 			return nil
 		}
@@ -316,23 +375,20 @@ func (r *restorer) largeFile(ctx context.Context, f *FileEntry) error {
 		err := r.e.Repo.ReadBlobs(ctx, run, func(e index.Entry, plain []byte) error {
 			for _, off := range offsets[e.ID] {
 				if _, err := o.f.WriteAt(plain, off); err != nil {
-					return fmt.Errorf("restore %s: %w", o.dst, err)
+					return err
 				}
 			}
 			return nil
 		})
 		run, runLen = run[:0], 0
 		clear(offsets)
-		if err != nil {
-			return fmt.Errorf("restore %s: %w", o.dst, err)
-		}
-		return nil
+		return err
 	}
 	err = r.e.Repo.ChunkIDs(ctx, f.Content, func(id index.ID) error {
 		fh.Add(id)
 		ent, err := r.e.Repo.Lookup(id)
 		if err != nil {
-			return fmt.Errorf("restore %s: %w", o.dst, err)
+			return err
 		}
 		if len(run) > 0 && (ent.Pack != run[0].Pack || runLen+ent.Length > 16<<20) {
 			if err := flushRun(); err != nil {
@@ -351,7 +407,9 @@ func (r *restorer) largeFile(ctx context.Context, f *FileEntry) error {
 		err = flushRun()
 	}
 	if err != nil {
-		return err
+		// One place names the file, whichever step failed (content list,
+		// lookup, chunk read, write).
+		return fmt.Errorf("restore %s: %w", o.dst, err)
 	}
 	if pos != f.Size {
 		return fmt.Errorf("%w: restored %s has %d bytes, manifest says %d", chunkstore.ErrIntegrity, o.dst, pos, f.Size)
@@ -364,10 +422,10 @@ var freeSpaceFn = freeSpace
 
 // preflight sums what the restore will write and checks that it fits in
 // each target file system before anything is written.
-func (r *restorer) preflight(ctx context.Context) error {
+func (r *restorer) preflight(m *spooledManifest) error {
 	need := map[int]int64{}
 	var files, bytes int64
-	_, err := r.e.ReadManifest(ctx, r.o.Name, r.o.Node, func(f *FileEntry) error {
+	_, err := m.decode(func(f *FileEntry) error {
 		if r.o.Filter != nil && !r.o.Filter(f.Keyspace(), f.Table()) {
 			return nil
 		}

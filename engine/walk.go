@@ -20,6 +20,12 @@ type WalkOptions struct {
 	IncludeSnapshotDirs bool
 	// Filter, when set, keeps only files for which it returns true.
 	Filter func(keyspace, table string) bool
+	// SnapshotTag, when set, reads every table from its snapshot folder
+	// <keyspace>/<table>-<id>/snapshots/<tag>/ instead of the live files,
+	// and records each file by its live path, so a restore puts it where
+	// Cassandra expects it. Cassandra's own manifest.json and schema.cql in
+	// the snapshot folder are not table files and are skipped.
+	SnapshotTag string
 }
 
 // SourceFile is one file found by a walk.
@@ -58,6 +64,18 @@ func WalkDataDirs(ctx context.Context, dirs []string, o WalkOptions, fn func(Sou
 			}
 			rel = filepath.ToSlash(rel)
 			depth := strings.Count(rel, "/") + 1
+			if o.SnapshotTag != "" {
+				var keep bool
+				if rel, depth, keep = snapshotPath(rel, depth, d.IsDir(), o.SnapshotTag); !keep {
+					if d.IsDir() {
+						return fs.SkipDir
+					}
+					return nil
+				}
+				if d.IsDir() && depth == 3 {
+					return nil // snapshots/ and snapshots/<tag>/ themselves
+				}
+			}
 			if d.IsDir() {
 				if depth == 3 && !o.IncludeSnapshotDirs && (d.Name() == "snapshots" || d.Name() == "backups") {
 					return fs.SkipDir
@@ -93,6 +111,33 @@ func WalkDataDirs(ctx context.Context, dirs []string, o WalkOptions, fn func(Sou
 		}
 	}
 	return nil
+}
+
+// snapshotPath maps a path met while walking for snapshot tag to the live
+// path it stands for: <ks>/<table>/snapshots/<tag>/<rest> becomes
+// <ks>/<table>/<rest>. Live files and folders of a table, and other
+// snapshots, are not kept. Folders above the table are kept as they are.
+func snapshotPath(rel string, depth int, dir bool, tag string) (string, int, bool) {
+	if depth <= 2 {
+		return rel, depth, dir // keyspace and table folders; stray files go
+	}
+	parts := strings.SplitN(rel, "/", 5)
+	if parts[2] != "snapshots" {
+		return rel, depth, false // live files, live index folders, backups/
+	}
+	if depth == 3 {
+		return rel, depth, true // snapshots/
+	}
+	if parts[3] != tag {
+		return rel, depth, false // another snapshot
+	}
+	if depth == 4 {
+		return rel, 3, true // snapshots/<tag>/
+	}
+	if depth == 5 && !dir && (parts[4] == "manifest.json" || parts[4] == "schema.cql") {
+		return rel, depth, false
+	}
+	return parts[0] + "/" + parts[1] + "/" + parts[4], depth - 2, true
 }
 
 // splitKsTable splits "<keyspace>/<table>-<id>[/...]" into keyspace and

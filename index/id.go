@@ -105,5 +105,5 @@ type Entry struct {
 type PackInfo struct {
 	ID   ID
 	Size uint64
-	Hash ID // SHA-256 of the whole pack object, to verify packs whole
+	Hash ID // reserved: zero (written by earlier versions as the SHA-256 of the whole pack)
 }
