@@ -70,6 +70,12 @@ type BackupOptions struct {
 	// Expected is the cluster topology this node expects to take part in
 	// the backup, so nodes that never start still count.
 	Expected []NodeInfo
+	// Snapshot, when set, makes the point-in-time copy the backup reads;
+	// nil reads the data directories as they are (snapshot: none).
+	Snapshot Snapshotter
+	// Schema is the node's schema (DESCRIBE SCHEMA), stored beside the
+	// manifest when not empty.
+	Schema []byte
 }
 
 // BackupResult is what a node backup did.
@@ -131,6 +137,30 @@ func (e *Engine) Backup(ctx context.Context, o BackupOptions) (res *BackupResult
 			e.recordFailure(o.Name, o.Node, err)
 		}
 	}()
+	if o.Snapshot != nil {
+		tag, err := o.Snapshot.Create(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("snapshot: %w", err)
+		}
+		o.Walk.SnapshotTag, h.Snapshot = tag, tag
+		defer func() {
+			// A fresh context: clear the snapshot even when the backup was
+			// cancelled, or its hard links pin disk space until someone
+			// notices.
+			rctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			if rerr := o.Snapshot.Release(rctx); rerr != nil {
+				e.log().Warn("snapshot not cleared: remove it with nodetool clearsnapshot -t "+tag, "err", rerr)
+			}
+		}()
+	}
+	if len(o.Schema) > 0 {
+		key := SchemaKey(o.Name, o.Node)
+		if err := st.Put(ctx, key, providers.Bytes(o.Schema), providers.PutOptions{}); err != nil {
+			return nil, fmt.Errorf("write %s: %w", key, err)
+		}
+		h.Schema = string(key)
+	}
 	if _, err := e.Repo.SyncIndex(ctx); err != nil {
 		return nil, err
 	}
@@ -185,7 +215,7 @@ func (e *Engine) Backup(ctx context.Context, o BackupOptions) (res *BackupResult
 	ss := sess.Stats()
 	h.Summary = Summary{
 		Files: b.files.Load(), Bytes: b.bytes.Load(), ReadFiles: b.readFiles.Load(), ReadBytes: b.readBytes.Load(),
-		NewChunks: ss.NewBlobs.Load(), NewBytes: ss.NewRawBytes.Load(), StoredBytes: ss.StoredBytes.Load(), Packs: ss.Packs.Load(),
+		NewChunks: ss.NewBlobs.Load(), NewBytes: ss.NewRawBytes.Load(), StoredBytes: ss.StoredBytes.Load(), Packs: ss.Packs.Load(), Segments: ss.IndexSegments.Load(),
 	}
 	h.Finished = e.now()
 	h.Summary.Seconds = h.Finished.Sub(started).Seconds()
@@ -313,7 +343,7 @@ func (b *nodeBackup) file(ctx context.Context, sf SourceFile) error {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.cached = append(b.cached, cachedFile{abs: sf.Abs, entry: fileCacheEntry{Size: fe.Size, MTime: fe.MTime, Inode: inodeOf(sf.Info), Hash: fe.Hash, C: fe.Content}})
+	b.cached = append(b.cached, cachedFile{abs: sf.Live, entry: fileCacheEntry{Size: fe.Size, MTime: fe.MTime, Inode: inodeOf(sf.Info), Hash: fe.Hash, C: fe.Content}})
 	return b.mw.Add(&fe)
 }
 

@@ -63,14 +63,16 @@ func OpenFileCache(path string) (*FileCache, error) {
 // Close closes the cache.
 func (c *FileCache) Close() error { return c.db.Close() }
 
-func fileCacheKey(node, abs string) []byte { return []byte(node + "\x00" + abs) }
+// Files are keyed by their live path: a snapshot's hard link has a new path
+// every backup but the live file's inode, size and mtime.
+func fileCacheKey(node, live string) []byte { return []byte(node + "\x00" + live) }
 
 // Lookup returns the cached content of a file if its metadata is unchanged.
 func (c *FileCache) Lookup(node string, sf SourceFile) (*fileCacheEntry, bool) {
 	var e fileCacheEntry
 	found := false
 	_ = c.db.View(func(tx *bolt.Tx) error {
-		v := tx.Bucket(bktFiles).Get(fileCacheKey(node, sf.Abs))
+		v := tx.Bucket(bktFiles).Get(fileCacheKey(node, sf.Live))
 		if v == nil || json.Unmarshal(v, &e) != nil {
 			return nil
 		}

@@ -21,6 +21,11 @@ func StartedKey(name, node string) providers.Key {
 	return providers.Key(backupsPrefix + name + "/" + node + "/started")
 }
 
+// SchemaKey holds the node's schema (cqlsh DESCRIBE SCHEMA) at backup time.
+func SchemaKey(name, node string) providers.Key {
+	return providers.Key(backupsPrefix + name + "/" + node + "/schema.cql")
+}
+
 // Names of backups and nodes become key segments: Kubernetes object names,
 // pod names and host names all fit this.
 var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$`)

@@ -41,7 +41,14 @@ type Header struct {
 	DataDirs []string `json:"dataDirs"`
 	// Identity is the node's place in the ring when it was backed up.
 	Identity NodeInfo `json:"identity"`
-	Summary  Summary  `json:"summary"`
+	// Snapshot is the tag of the snapshot the files were read from ("" for
+	// snapshot: none).
+	Snapshot string `json:"snapshot,omitempty"`
+	// Schema is the key of the node's schema.cql object (DESCRIBE SCHEMA
+	// output), "" when cqlsh could not give it; system_schema's SSTables
+	// are in the backup either way.
+	Schema  string  `json:"schema,omitempty"`
+	Summary Summary `json:"summary"`
 }
 
 // Summary counts what one node backup holds and what it cost.
@@ -54,6 +61,7 @@ type Summary struct {
 	NewBytes    int64   `json:"newBytes"`    // plain bytes uploaded
 	StoredBytes int64   `json:"storedBytes"` // bytes uploaded after compression
 	Packs       int64   `json:"packs"`
+	Segments    int64   `json:"indexSegments"` // index objects written
 	Seconds     float64 `json:"seconds"`
 }
 

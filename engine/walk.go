@@ -30,9 +30,13 @@ type WalkOptions struct {
 
 // SourceFile is one file found by a walk.
 type SourceFile struct {
-	Dir  int    // index of the data directory
-	Abs  string // absolute path on disk
-	Rel  string // '/'-separated path relative to the data directory
+	Dir int    // index of the data directory
+	Abs string // absolute path on disk
+	Rel string // '/'-separated path relative to the data directory
+	// Live is the absolute path the file has in the live data directory:
+	// Abs, except when reading a snapshot, where Abs is the snapshot's hard
+	// link. It names the file across backups (the file cache's key).
+	Live string
 	Info fs.FileInfo
 }
 
@@ -41,6 +45,10 @@ type SourceFile struct {
 // with a call to skip (for a warning).
 func WalkDataDirs(ctx context.Context, dirs []string, o WalkOptions, fn func(SourceFile) error, skip func(path, why string)) error {
 	for di, dir := range dirs {
+		absDir, err := filepath.Abs(dir)
+		if err != nil {
+			return fmt.Errorf("data directory %s: %w", dir, err)
+		}
 		st, err := os.Stat(dir)
 		if err != nil {
 			return fmt.Errorf("data directory %s: %w (check dataDirs / --data-dir)", dir, err)
@@ -64,6 +72,11 @@ func WalkDataDirs(ctx context.Context, dirs []string, o WalkOptions, fn func(Sou
 			}
 			rel = filepath.ToSlash(rel)
 			depth := strings.Count(rel, "/") + 1
+			if depth == 1 && d.IsDir() && (strings.HasPrefix(d.Name(), ".") || d.Name() == "lost+found") {
+				// Not keyspaces: cassette's own .cassette-aside (tables an
+				// in-place restore moved away), file-system folders.
+				return fs.SkipDir
+			}
 			if o.SnapshotTag != "" {
 				var keep bool
 				if rel, depth, keep = snapshotPath(rel, depth, d.IsDir(), o.SnapshotTag); !keep {
@@ -104,7 +117,7 @@ func WalkDataDirs(ctx context.Context, dirs []string, o WalkOptions, fn func(Sou
 				}
 				return fmt.Errorf("stat %s: %w", p, err)
 			}
-			return fn(SourceFile{Dir: di, Abs: p, Rel: rel, Info: info})
+			return fn(SourceFile{Dir: di, Abs: p, Rel: rel, Live: filepath.Join(absDir, filepath.FromSlash(rel)), Info: info})
 		})
 		if err != nil {
 			return err

@@ -20,7 +20,7 @@ storageProperties:
 cassandra:
   dataDirs: [$DEMO/node1/data]
   node: node1
-  snapshot: none
+  snapshot: hardlink   # the node is not running: cassette hard-links the SSTables itself (nodetool on a live node)
 cacheDir: $DEMO/cache
 YAML
 export CASSETTE_CONFIG="$DEMO/cassette.yaml"

@@ -20,6 +20,10 @@ type backupOptions struct {
 	snapshots bool
 
 	datacenter, rack, tokensFile, expect string
+
+	snapshot, existingSnapshot string
+	keepSnapshot               bool
+	keyspaces, excludeKS       []string
 }
 
 func newBackupCommand() *cli.Command {
@@ -40,7 +44,12 @@ func newBackupCommand() *cli.Command {
 			&cli.StringFlag{Name: "rack", Usage: "this node's rack (default: cassandra.rack)"},
 			&cli.StringFlag{Name: "tokens-file", Usage: "file with this node's tokens, comma or line separated (default: cassandra.tokensFile)"},
 			&cli.StringFlag{Name: "expect-nodes", Usage: "every node expected in this cluster backup, as host[:dc[:rack]] separated by commas, or @FILE; nodes that never start keep the backup IN_PROGRESS"},
-			&cli.BoolFlag{Name: "include-snapshot-dirs", Usage: "also back up snapshots/ and backups/ sub-folders of table folders (normally skipped)"},
+			&cli.BoolFlag{Name: "include-snapshot-dirs", Usage: "with --snapshot none: also back up snapshots/ and backups/ sub-folders of table folders (normally skipped)"},
+			&cli.StringFlag{Name: "snapshot", Usage: "how to get a consistent copy: nodetool (nodetool snapshot, then clearsnapshot; the node must run), hardlink (cassette hard-links the SSTables itself; for a stopped node), none (read the folders as they are) (default: cassandra.snapshot, else nodetool)"},
+			&cli.BoolFlag{Name: "keep-snapshot", Usage: "leave the snapshot cassette-<name> on the node after the backup (it pins disk space until cleared)"},
+			&cli.StringFlag{Name: "use-existing-snapshot", Usage: "back up the existing snapshot `TAG` (taken earlier with nodetool snapshot -t TAG) instead of taking one; it is left in place"},
+			&cli.StringSliceFlag{Name: "keyspace", Usage: "back up only this keyspace; repeat for several (default: cassandra.keyspaces, else all)"},
+			&cli.StringSliceFlag{Name: "exclude-keyspace", Usage: "leave this keyspace out; repeat for several (default: cassandra.excludeKeyspaces)"},
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
@@ -50,6 +59,8 @@ func newBackupCommand() *cli.Command {
 				name: c.String("name"), node: c.String("node"), typ: c.String("type"),
 				dataDirs: c.StringSlice("data-dir"), workers: c.Int("workers"), snapshots: c.Bool("include-snapshot-dirs"),
 				datacenter: c.String("datacenter"), rack: c.String("rack"), tokensFile: c.String("tokens-file"), expect: c.String("expect-nodes"),
+				snapshot: c.String("snapshot"), existingSnapshot: c.String("use-existing-snapshot"), keepSnapshot: c.Bool("keep-snapshot"),
+				keyspaces: c.StringSlice("keyspace"), excludeKS: c.StringSlice("exclude-keyspace"),
 			})
 		},
 	}
@@ -83,16 +94,38 @@ func runBackup(c *cli.Context, o backupOptions) error {
 	if err != nil {
 		return err
 	}
+	if len(o.keyspaces) == 0 {
+		o.keyspaces = s.cfg.Cassandra.Keyspaces
+	}
+	if len(o.excludeKS) == 0 {
+		o.excludeKS = s.cfg.Cassandra.ExcludeKeyspaces
+	}
+	if err := checkKeyspaces(dirs, o.keyspaces); err != nil {
+		return err
+	}
+	filter := engine.TableFilter(o.keyspaces, nil, o.excludeKS)
+	snap, nt, err := snapshotter(s, o, dirs, filter)
+	if err != nil {
+		return err
+	}
 	identity, expected, err := nodeTopology(s, o)
 	if err != nil {
 		return err
+	}
+	var schema []byte
+	if nt != nil {
+		// The node runs (nodetool mode): what it says of itself fills what
+		// the config and flags left open, and cqlsh gives the schema.
+		nodetoolIdentity(c.Context, s, nt, &identity)
+		schema = describeSchema(c.Context, s)
 	}
 	eng := s.engine()
 	pr := newProgress("backup", c.App.ErrWriter, s.log)
 	eng.Progress = pr
 	res, err := eng.Backup(c.Context, engine.BackupOptions{
 		Name: o.name, Node: o.node, Type: o.typ, DataDirs: dirs, Workers: o.workers, Identity: identity, Expected: expected,
-		Walk: engine.WalkOptions{IncludeSnapshotDirs: o.snapshots, Filter: engine.TableFilter(s.cfg.Cassandra.Keyspaces, nil, s.cfg.Cassandra.ExcludeKeyspaces)},
+		Walk:     engine.WalkOptions{IncludeSnapshotDirs: o.snapshots, Filter: filter},
+		Snapshot: snap, Schema: schema,
 	})
 	pr.done(err == nil)
 	if err != nil {
@@ -102,7 +135,23 @@ func runBackup(c *cli.Context, o backupOptions) error {
 	fmt.Fprintf(c.App.Writer, "backup %s node %s (%s) complete in %s\n", o.name, o.node, o.typ, res.Duration.Round(time.Millisecond))
 	fmt.Fprintf(c.App.Writer, "  files %d, %s; read %d files, %s (%s)\n", sm.Files, humanBytes(sm.Bytes), sm.ReadFiles, humanBytes(sm.ReadBytes), rate(sm.ReadBytes, res.Duration))
 	fmt.Fprintf(c.App.Writer, "  new chunks %d, %s; uploaded %s in %d packs\n", sm.NewChunks, humanBytes(sm.NewBytes), humanBytes(sm.StoredBytes), sm.Packs)
+	dedup := "n/a"
+	if sm.NewBytes > 0 {
+		dedup = fmt.Sprintf("%.1fx", float64(sm.Bytes)/float64(sm.NewBytes))
+	}
+	fmt.Fprintf(c.App.Writer, "  dedup ratio %s (node bytes / new bytes); objects written %d\n", dedup, objectsWritten(res))
 	return nil
+}
+
+// objectsWritten counts the objects a node backup wrote: packs, index
+// segments, the manifest, the started marker, the summary (at start and
+// end) and the schema.
+func objectsWritten(res *engine.BackupResult) int64 {
+	n := res.Header.Summary.Packs + res.Header.Summary.Segments + 4
+	if res.Header.Schema != "" {
+		n++
+	}
+	return n
 }
 
 func orDash(s string) string {

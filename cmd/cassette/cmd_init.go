@@ -40,7 +40,10 @@ func runInit(c *cli.Context, o initOptions) error {
 	if err != nil {
 		return err
 	}
-	log := newLogger(c)
+	log, err := newLogger(c)
+	if err != nil {
+		return err
+	}
 	st, err := all.Create(c.Context, cfg.Storage, all.Options{Logger: log})
 	if err != nil {
 		return err

@@ -1,9 +1,12 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"sort"
 	"strings"
 	"time"
@@ -20,6 +23,10 @@ type restoreOptions struct {
 	overwrite          bool
 	skipSpace          bool
 	hostMap            string
+	inPlace            bool
+	dataDirs           []string
+	removeAside        bool
+	runningCheck       string
 }
 
 func newRestoreCommand() *cli.Command {
@@ -41,19 +48,35 @@ func newRestoreCommand() *cli.Command {
 			&cli.StringFlag{Name: "host-map", EnvVars: []string{"RESTORE_MAPPING"},
 				Usage: "restore another node's data onto this one: k8ssandra RESTORE_MAPPING JSON {\"in_place\": false, \"host_map\": {\"<this node>\": {\"source\": [\"<source host>\"], \"seed\": false}}}, or a JSON file holding it"},
 			&cli.BoolFlag{Name: "skip-space-check", Usage: "do not check free space in the target before writing"},
+			&cli.BoolFlag{Name: "in-place", Usage: "restore into this node's own data directories (--data-dir or cassandra.dataDirs): refuses while Cassandra runs, moves the current table folders aside to <data dir>/.cassette-aside/<time>/ first and puts them back if the restore fails"},
+			&cli.StringSliceFlag{Name: "data-dir", Usage: "with --in-place: the node's data directories, in the backup's order (default: cassandra.dataDirs)"},
+			&cli.BoolFlag{Name: "remove-aside", Usage: "with --in-place: delete the moved-aside table folders once the restore succeeded (default: keep them and print where)"},
+			&cli.StringFlag{Name: "running-check", Usage: "with --in-place: shell `COMMAND` that exits 0 while Cassandra runs on this node (default: ask nodetool, as configured in cassandra.nodetool)"},
 		},
 		Action: func(c *cli.Context) error {
 			return runRestore(c, restoreOptions{
 				name: c.String("name"), node: c.String("node"), target: c.String("target"), targetDirs: c.StringSlice("target-dir"),
 				keyspaces: c.StringSlice("keyspace"), tables: c.StringSlice("table"), overwrite: c.Bool("overwrite"), skipSpace: c.Bool("skip-space-check"), hostMap: c.String("host-map"),
+				inPlace: c.Bool("in-place"), dataDirs: c.StringSlice("data-dir"), removeAside: c.Bool("remove-aside"), runningCheck: c.String("running-check"),
 			})
 		},
 	}
 }
 
 func runRestore(c *cli.Context, o restoreOptions) error {
-	if (o.target == "") == (len(o.targetDirs) == 0) {
-		return usagef("give exactly one of --target DIR or --target-dir DIR (repeatable)")
+	mapping, err := readHostMap(o.hostMap)
+	if err != nil {
+		return err
+	}
+	if mapping != nil && mapping.InPlace != nil && *mapping.InPlace && o.target == "" && len(o.targetDirs) == 0 {
+		o.inPlace = true // RESTORE_MAPPING's in_place, as the operator sets it
+	}
+	if o.inPlace {
+		if o.target != "" || len(o.targetDirs) > 0 {
+			return usagef("--in-place restores into the node's data directories: drop --target/--target-dir (or use --data-dir)")
+		}
+	} else if (o.target == "") == (len(o.targetDirs) == 0) {
+		return usagef("give exactly one of --target DIR, --target-dir DIR (repeatable) or --in-place")
 	}
 	ks, tables, err := restoreSelection(o.keyspaces, o.tables)
 	if err != nil {
@@ -71,13 +94,39 @@ func runRestore(c *cli.Context, o restoreOptions) error {
 	if o.node == "" {
 		o.node = defaultNode()
 	}
+	if mapping != nil {
+		// With a host map, --node / POD_NAME name this node, the target;
+		// the map names the node whose backup it receives.
+		if o.node, err = mapping.source(o.node); err != nil {
+			return err
+		}
+	}
 	eng := s.engine()
 	pr := newProgress("restore", c.App.ErrWriter, s.log)
 	eng.Progress = pr
-	res, err := eng.Restore(c.Context, engine.RestoreOptions{
+	ro := engine.RestoreOptions{
 		Name: o.name, Node: o.node, Target: o.target, TargetDirs: o.targetDirs,
 		Filter: engine.TableFilter(o.keyspaces, o.tables, nil), Overwrite: o.overwrite, SkipSpaceCheck: o.skipSpace,
-	})
+	}
+	var (
+		res   *engine.RestoreResult
+		aside []string
+	)
+	if o.inPlace {
+		dirs := o.dataDirs
+		if len(dirs) == 0 {
+			dirs = s.cfg.Cassandra.DataDirs
+		}
+		if len(dirs) == 0 {
+			return usagef("--in-place needs the node's data directories: pass --data-dir or set cassandra.dataDirs in %s", orDash(s.cfg.Source))
+		}
+		if ro.TargetDirs, err = absAll(dirs); err != nil {
+			return err
+		}
+		res, aside, err = eng.RestoreInPlace(c.Context, ro, engine.InPlaceOptions{IsRunning: runningCheck(s, o.runningCheck), RemoveAside: o.removeAside})
+	} else {
+		res, err = eng.Restore(c.Context, ro)
+	}
 	pr.done(err == nil)
 	if err != nil {
 		return explainNotFound(c.Context, eng, o.name, o.node, err)
@@ -87,7 +136,29 @@ func runRestore(c *cli.Context, o restoreOptions) error {
 	if res.InPlace > 0 {
 		fmt.Fprintf(c.App.Writer, "  %d files were already in place with the right content and were kept\n", res.InPlace)
 	}
+	for _, a := range aside {
+		fmt.Fprintf(c.App.Writer, "  the tables that were there before are in %s (delete it once Cassandra is back and healthy)\n", a)
+	}
 	return nil
+}
+
+// runningCheck tells whether Cassandra runs on this node: the operator's
+// command when given (exit 0 = running), else nodetool.
+func runningCheck(s *session, command string) func(ctx context.Context) (bool, error) {
+	if command == "" {
+		return newNodetool(s.cfg).IsRunning
+	}
+	return func(ctx context.Context) (bool, error) {
+		err := exec.CommandContext(ctx, "/bin/sh", "-c", command).Run()
+		var exit *exec.ExitError
+		switch {
+		case err == nil:
+			return true, nil
+		case errors.As(err, &exit):
+			return false, nil
+		}
+		return false, fmt.Errorf("--running-check %q: %w", command, err)
+	}
 }
 
 // restoreSelection turns --keyspace/--table into the include lists of
@@ -125,21 +196,29 @@ type restoreMapping struct {
 	} `json:"host_map"`
 }
 
-// sourceFromHostMap returns the source host whose backup this node (target)
-// restores. arg is the JSON itself or a file holding it.
-func sourceFromHostMap(arg, target string) (string, error) {
+// readHostMap parses --host-map / RESTORE_MAPPING: the JSON itself or a
+// file holding it; nil when not given.
+func readHostMap(arg string) (*restoreMapping, error) {
+	if arg == "" {
+		return nil, nil
+	}
 	raw := []byte(arg)
 	if t := strings.TrimSpace(arg); !strings.HasPrefix(t, "{") {
 		b, err := os.ReadFile(arg)
 		if err != nil {
-			return "", usagef("--host-map %s: not JSON and not a readable file: %v", arg, err)
+			return nil, usagef("--host-map %s: not JSON and not a readable file: %v", arg, err)
 		}
 		raw = b
 	}
 	var m restoreMapping
 	if err := json.Unmarshal(raw, &m); err != nil {
-		return "", usagef("--host-map: invalid RESTORE_MAPPING JSON (%v); expected {\"host_map\": {\"<target>\": {\"source\": [\"<host>\"]}}}", err)
+		return nil, usagef("--host-map: invalid RESTORE_MAPPING JSON (%v); expected {\"host_map\": {\"<target>\": {\"source\": [\"<host>\"]}}}", err)
 	}
+	return &m, nil
+}
+
+// source returns the source host whose backup this node (target) restores.
+func (m *restoreMapping) source(target string) (string, error) {
 	e, ok := m.HostMap[target]
 	if !ok {
 		targets := make([]string, 0, len(m.HostMap))

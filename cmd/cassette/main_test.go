@@ -190,6 +190,14 @@ func TestCLINotFoundHints(t *testing.T) {
 	}
 }
 
+func sourceFromHostMap(arg, target string) (string, error) {
+	m, err := readHostMap(arg)
+	if err != nil {
+		return "", err
+	}
+	return m.source(target)
+}
+
 func TestSourceFromHostMap(t *testing.T) {
 	m := `{"in_place": false, "host_map": {"dc1-rack1-sts-0": {"source": ["old-dc1-rack1-sts-0"], "seed": false}}}`
 	if src, err := sourceFromHostMap(m, "dc1-rack1-sts-0"); err != nil || src != "old-dc1-rack1-sts-0" {

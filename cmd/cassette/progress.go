@@ -15,7 +15,7 @@ import (
 
 // progress renders engine progress: a bar (bytes, throughput, ETA) on a
 // terminal, a log line every interval otherwise. It is not logging: with
-// --log-json and no TTY it stays quiet except for the periodic lines.
+// --log-format json and no TTY it stays quiet except for the periodic lines.
 type progress struct {
 	verb     string
 	mu       sync.Mutex

@@ -28,8 +28,8 @@ func globalFlags() []cli.Flag {
 		&cli.StringFlag{Name: "prefix", Usage: "override prefix: a folder inside the bucket, to keep several clusters apart"},
 		&cli.IntFlag{Name: "concurrent-transfers", Usage: "override concurrentTransfers: uploads and downloads in flight at once"},
 		&cli.StringFlag{Name: "cache-dir", EnvVars: []string{"CASSETTE_CACHE_DIR"}, Usage: "local cache `DIR` (index and file-metadata caches; safe to delete, rebuilt from the bucket)"},
-		&cli.StringFlag{Name: "log-level", Value: "warn", Usage: "log level: debug, info, warn, error"},
-		&cli.BoolFlag{Name: "log-json", Usage: "write logs as JSON lines (for log collectors)"},
+		&cli.StringFlag{Name: "log-level", Value: "warn", EnvVars: []string{"CASSETTE_LOG_LEVEL"}, Usage: "log level: debug, info, warn, error"},
+		&cli.StringFlag{Name: "log-format", Value: "text", EnvVars: []string{"CASSETTE_LOG_FORMAT"}, Usage: "log format: text, or json (one JSON object per line, for log collectors)"},
 	}
 }
 
@@ -75,17 +75,20 @@ func loadConfig(c *cli.Context) (*config.Config, error) {
 	return cfg, nil
 }
 
-func newLogger(c *cli.Context) *slog.Logger {
+func newLogger(c *cli.Context) (*slog.Logger, error) {
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(c.String("log-level"))); err != nil {
-		lvl = slog.LevelWarn
+		return nil, usagef("--log-level %q: use debug, info, warn or error", c.String("log-level"))
 	}
 	o := &slog.HandlerOptions{Level: lvl}
 	var w io.Writer = c.App.ErrWriter
-	if c.Bool("log-json") {
-		return slog.New(slog.NewJSONHandler(w, o))
+	switch c.String("log-format") {
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, o)), nil
+	case "text", "":
+		return slog.New(slog.NewTextHandler(w, o)), nil
 	}
-	return slog.New(slog.NewTextHandler(w, o))
+	return nil, usagef("--log-format %q: use text or json", c.String("log-format"))
 }
 
 // session is everything a command needs: config, logger, storage, repo.
@@ -115,7 +118,10 @@ func openSession(c *cli.Context) (*session, error) {
 	if err != nil {
 		return nil, err
 	}
-	log := newLogger(c)
+	log, err := newLogger(c)
+	if err != nil {
+		return nil, err
+	}
 	for _, w := range cfg.Warnings() {
 		log.Warn(w)
 	}
