@@ -36,6 +36,7 @@ type Session struct {
 	// livePacks, when set (full backups), lists the packs that exist in
 	// storage right now; blobs in other packs are treated as absent.
 	livePacks map[index.ID]bool
+	rewrite   bool
 
 	stats SessionStats
 }
@@ -71,6 +72,9 @@ type SessionOptions struct {
 	// VerifyPacksExist makes the session list packs/ first and treat blobs
 	// whose pack is missing as absent (full backups: trust nothing local).
 	VerifyPacksExist bool
+	// Rewrite stores every blob given, even when the index already has it
+	// (garbage collection moving live blobs out of mostly dead packs).
+	Rewrite bool
 }
 
 // NewSession starts writing. The index is synced first if it was not yet.
@@ -84,7 +88,7 @@ func (r *Repo) NewSession(ctx context.Context, o SessionOptions) (*Session, erro
 	if n <= 0 {
 		n = max(1, r.st.Properties().Concurrency)
 	}
-	s := &Session{repo: r, ctx: ctx, tokens: make(chan struct{}, n), idle: make(chan *packWriter, n), pending: map[index.ID]struct{}{}}
+	s := &Session{repo: r, ctx: ctx, tokens: make(chan struct{}, n), idle: make(chan *packWriter, n), pending: map[index.ID]struct{}{}, rewrite: o.Rewrite}
 	if o.VerifyPacksExist {
 		s.livePacks = map[index.ID]bool{}
 		err := r.st.List(ctx, PackPrefix, func(oi providers.ObjectInfo) error {
@@ -134,9 +138,11 @@ func (s *Session) known(id index.ID) (bool, error) {
 // claim returns true when the caller must store blob id: nobody stored it
 // and no other writer of this session is storing it.
 func (s *Session) claim(id index.ID) (bool, error) {
-	ok, err := s.known(id)
-	if err != nil || ok {
-		return false, err
+	if !s.rewrite {
+		ok, err := s.known(id)
+		if err != nil || ok {
+			return false, err
+		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

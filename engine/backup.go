@@ -29,6 +29,8 @@ type Engine struct {
 	Log      *slog.Logger
 	Now      func() time.Time
 	Progress Progress
+	// Locks tunes repository locking (stale timeout, wait).
+	Locks LockOptions
 }
 
 // Progress receives counters while a backup or restore runs. Implementations
@@ -110,6 +112,13 @@ func (e *Engine) Backup(ctx context.Context, o BackupOptions) (res *BackupResult
 	} else if !errors.Is(err, providers.ErrNotFound) {
 		return nil, fmt.Errorf("check %s: %w", mkey, err)
 	}
+	lo := e.Locks
+	lo.Node = o.Node
+	lock, err := e.AcquireLock(ctx, LockShared, "backup "+o.Name, lo)
+	if err != nil {
+		return nil, err
+	}
+	defer lock.Release()
 	started := e.now()
 	h := Header{Format: ManifestFormat, Backup: o.Name, Node: o.Node, Type: o.Type, Started: started, Repository: e.Repo.Config().ID}
 	for _, d := range o.DataDirs {
@@ -219,6 +228,11 @@ func (e *Engine) Backup(ctx context.Context, o BackupOptions) (res *BackupResult
 	}
 	h.Finished = e.now()
 	h.Summary.Seconds = h.Finished.Sub(started).Seconds()
+	// Last look before the backup becomes visible: if our lock went stale, a
+	// sweep may have collected chunks this backup found in the index.
+	if err := lock.Check(ctx); err != nil {
+		return nil, err
+	}
 	if err := e.putManifest(ctx, mkey, &h, tmp); err != nil {
 		return nil, err
 	}

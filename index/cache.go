@@ -185,6 +185,21 @@ func (c *Cache) ForEachPack(fn func(PackInfo) error) error {
 	})
 }
 
+// ForEachBlob calls fn for every blob the cache knows, in blob ID order.
+func (c *Cache) ForEachBlob(fn func(Entry) error) error {
+	return c.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bktBlobs).ForEach(func(k, v []byte) error {
+			var id ID
+			copy(id[:], k)
+			e, err := decodeEntry(id, v)
+			if err != nil {
+				return err
+			}
+			return fn(e)
+		})
+	})
+}
+
 // Segments returns the IDs of the segments loaded into the cache.
 func (c *Cache) Segments() (map[ID]bool, error) {
 	out := map[ID]bool{}

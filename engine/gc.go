@@ -1,0 +1,500 @@
+package engine
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/cassette-backup/cassette/chunkstore"
+	"github.com/cassette-backup/cassette/index"
+	"github.com/cassette-backup/cassette/providers"
+)
+
+// Garbage collection (docs/format.md, "Garbage collection").
+//
+// Under the exclusive lock: mark every blob the remaining manifests
+// reference (the mark set lives in a bbolt file, so memory does not grow
+// with the repository), then sweep: packs without a live blob are deleted,
+// packs mostly dead are repacked, and the index is rewritten as
+// consolidated segments covering the kept packs only. The order makes every
+// crash point safe: new packs and segments are written first, then the old
+// segments are deleted, and only then the packs they named. An interrupted
+// GC leaves unindexed packs, which the next run deletes.
+
+// GCOptions tune a garbage collection.
+type GCOptions struct {
+	// Grace: packs younger than this are never deleted (they may belong to
+	// a backup that is still running or about to be retried).
+	Grace time.Duration
+	// RepackBelow: packs whose live bytes are below this fraction of their
+	// size are repacked (0: DefaultRepackBelow; negative: never).
+	RepackBelow float64
+	// DryRun computes the plan and changes nothing.
+	DryRun bool
+}
+
+// DefaultRepackBelow is the live fraction under which a pack is repacked.
+const DefaultRepackBelow = 0.5
+
+// GCResult reports what a garbage collection did (or would do).
+type GCResult struct {
+	Manifests       int
+	LiveBlobs       int64
+	PacksTotal      int
+	PacksDeleted    int
+	PacksRepacked   int
+	BlobsRepacked   int64
+	PacksKeptGrace  int // unreferenced or mostly dead, but within the grace period
+	SegmentsWritten int
+	SegmentsDeleted int
+	ObjectsDeleted  int64
+	BytesFreed      int64
+	Duration        time.Duration
+}
+
+// GC runs a garbage collection.
+func (e *Engine) GC(ctx context.Context, o GCOptions) (*GCResult, error) {
+	start := time.Now()
+	lock, err := e.AcquireLock(ctx, LockExclusive, "gc", e.Locks)
+	if err != nil {
+		return nil, err
+	}
+	defer lock.Release()
+	if _, err := e.Repo.SyncIndex(ctx); err != nil {
+		return nil, err
+	}
+	if o.RepackBelow == 0 {
+		o.RepackBelow = DefaultRepackBelow
+	}
+	st := e.Repo.Storage()
+	res := &GCResult{}
+
+	segments, err := e.Repo.ListSegments(ctx)
+	if err != nil {
+		return nil, err
+	}
+	packs := map[index.ID]providers.ObjectInfo{}
+	if err := st.List(ctx, chunkstore.PackPrefix, func(oi providers.ObjectInfo) error {
+		if id, ok := packID(oi.Key); ok {
+			packs[id] = oi
+		}
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("list packs: %w", err)
+	}
+	res.PacksTotal = len(packs)
+
+	marks, err := newMarkSet(e.CacheDir)
+	if err != nil {
+		return nil, err
+	}
+	defer marks.close()
+	if err := e.mark(ctx, marks, res); err != nil {
+		return nil, err
+	}
+	live, err := marks.livePerPack()
+	if err != nil {
+		return nil, err
+	}
+
+	for id := range live {
+		if _, ok := packs[id]; !ok {
+			return nil, fmt.Errorf("%w: pack %s holds chunks of remaining backups but is missing from the bucket; nothing was deleted: run `cassette verify` to see which backups are damaged", chunkstore.ErrIntegrity, chunkstore.PackKey(id))
+		}
+	}
+	// Decide, pack by pack.
+	now := e.now()
+	var del []index.ID
+	var repack []index.ID
+	keep := map[index.ID]bool{}
+	for id, oi := range packs {
+		info, indexed, err := e.Repo.Cache().Pack(id)
+		if err != nil {
+			return nil, err
+		}
+		lb := live[id]
+		young := now.Sub(oi.ModTime) < o.Grace
+		switch {
+		case lb > 0 && (o.RepackBelow < 0 || float64(lb) >= o.RepackBelow*float64(info.Size)):
+			keep[id] = true
+		case young:
+			keep[id] = true
+			res.PacksKeptGrace++
+		case lb == 0 || !indexed:
+			del = append(del, id)
+			res.BytesFreed += oi.Size
+		default:
+			repack = append(repack, id)
+			res.BytesFreed += oi.Size - int64(lb)
+		}
+	}
+	res.PacksDeleted, res.PacksRepacked = len(del), len(repack)
+	if o.DryRun || (len(del) == 0 && len(repack) == 0) {
+		res.Duration = time.Since(start)
+		return res, nil
+	}
+
+	// Repack: live blobs of mostly dead packs move to new packs.
+	if len(repack) > 0 {
+		var entries []index.Entry
+		for _, p := range repack {
+			if err := marks.forEachLive(p, func(e index.Entry) { entries = append(entries, e) }); err != nil {
+				return nil, err
+			}
+		}
+		res.BlobsRepacked = int64(len(entries))
+		if _, err := e.Repo.Repack(ctx, entries); err != nil {
+			return nil, err
+		}
+	}
+	// The repack's segments are in the cache now; its packs are kept.
+	newSegs, err := e.Repo.ListSegments(ctx)
+	if err != nil {
+		return nil, err
+	}
+	oldSegs := map[index.ID]bool{}
+	for _, id := range segments {
+		oldSegs[id] = true
+	}
+	for _, id := range newSegs {
+		if !oldSegs[id] {
+			segments = append(segments, id)
+			seg, err := e.Repo.LoadSegment(ctx, id)
+			if err != nil {
+				return nil, err
+			}
+			for _, p := range seg.Packs {
+				keep[p.ID] = true
+			}
+		}
+	}
+	if err := lock.Check(ctx); err != nil {
+		return nil, err
+	}
+
+	// Consolidate: new segments naming only kept packs, then the old
+	// segments go, then the packs.
+	written, err := e.writeConsolidated(ctx, keep, segments)
+	if err != nil {
+		return nil, err
+	}
+	res.SegmentsWritten = written
+	var oldKeys []providers.Key
+	for _, id := range segments {
+		oldKeys = append(oldKeys, chunkstore.IndexKey(id))
+	}
+	if err := deleteBatches(ctx, st, oldKeys); err != nil {
+		return nil, fmt.Errorf("delete superseded index segments: %w", err)
+	}
+	res.SegmentsDeleted = len(oldKeys)
+	var packKeys []providers.Key
+	for _, id := range append(del, repack...) {
+		packKeys = append(packKeys, chunkstore.PackKey(id))
+	}
+	if err := deleteBatches(ctx, st, packKeys); err != nil {
+		return nil, fmt.Errorf("delete packs: %w", err)
+	}
+	res.ObjectsDeleted = int64(len(oldKeys) + len(packKeys))
+	if _, err := e.Repo.SyncIndex(ctx); err != nil {
+		return nil, err
+	}
+	res.Duration = time.Since(start)
+	return res, nil
+}
+
+// mark records every blob referenced by a complete manifest. A referenced
+// blob missing from the index stops the GC: the repository is damaged and
+// nothing must be deleted until `verify` has said what.
+func (e *Engine) mark(ctx context.Context, m *markSet, res *GCResult) error {
+	var manifests [][2]string
+	err := e.Repo.Storage().List(ctx, backupsPrefix, func(oi providers.ObjectInfo) error {
+		parts := strings.Split(strings.TrimPrefix(string(oi.Key), backupsPrefix), "/")
+		if len(parts) == 3 && parts[2] == "manifest" {
+			manifests = append(manifests, [2]string{parts[0], parts[1]})
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("list backups: %w", err)
+	}
+	res.Manifests = len(manifests)
+	for _, mf := range manifests {
+		sm, err := e.spoolManifest(ctx, mf[0], mf[1])
+		if err != nil {
+			if errors.Is(err, ErrBackupNotFound) {
+				continue // deleted meanwhile by a purge of another node
+			}
+			return err
+		}
+		_, err = sm.decode(func(f *FileEntry) error {
+			add := func(id index.ID) error {
+				ent, err := e.Repo.Lookup(id)
+				if err != nil {
+					return fmt.Errorf("backup %s node %s file %s: %w; nothing was deleted: run `cassette verify` to see the damage", mf[0], mf[1], f.Path, err)
+				}
+				return m.add(ent)
+			}
+			if f.Chunk != nil {
+				return add(*f.Chunk)
+			}
+			for _, l := range f.Lists {
+				if err := add(l); err != nil {
+					return err
+				}
+			}
+			return e.Repo.ChunkIDs(ctx, f.Content, add)
+		})
+		sm.Close()
+		if err != nil {
+			return err
+		}
+	}
+	res.LiveBlobs = m.n
+	return m.flush()
+}
+
+// writeConsolidated writes the index of the kept packs as new segments,
+// each naming the segments it supersedes, and returns how many it wrote.
+func (e *Engine) writeConsolidated(ctx context.Context, keep map[index.ID]bool, superseded []index.ID) (int, error) {
+	// Group the cache's entries of kept packs by pack, on disk.
+	tmp, err := newMarkSet(e.CacheDir)
+	if err != nil {
+		return 0, err
+	}
+	defer tmp.close()
+	err = e.Repo.Cache().ForEachBlob(func(ent index.Entry) error {
+		if keep[ent.Pack] {
+			return tmp.add(ent)
+		}
+		return nil
+	})
+	if err == nil {
+		err = tmp.flush()
+	}
+	if err != nil {
+		return 0, err
+	}
+	if len(superseded) > 1<<16 {
+		superseded = nil // informational only; the decoder's bound
+	}
+	seg := &index.Segment{Supersedes: superseded}
+	written := 0
+	flush := func() error {
+		if len(seg.Packs) == 0 {
+			return nil
+		}
+		b, id, err := index.EncodeSegment(seg)
+		if err != nil {
+			return err
+		}
+		if err := e.Repo.Storage().Put(ctx, chunkstore.IndexKey(id), providers.Bytes(b), providers.PutOptions{}); err != nil {
+			return fmt.Errorf("write index segment %s: %w", chunkstore.IndexKey(id), err)
+		}
+		written++
+		seg = &index.Segment{}
+		return nil
+	}
+	var cur index.ID
+	var have bool
+	err = tmp.forEach(func(ent index.Entry) error {
+		if !have || ent.Pack != cur {
+			if len(seg.Packs) >= index.MaxSegmentPacks || len(seg.Blobs) >= index.MaxSegmentBlobs-4096 {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+			info, _, err := e.Repo.Cache().Pack(ent.Pack)
+			if err != nil {
+				return err
+			}
+			seg.Packs = append(seg.Packs, info)
+			cur, have = ent.Pack, true
+		}
+		seg.Blobs = append(seg.Blobs, ent)
+		return nil
+	})
+	if err != nil {
+		return written, err
+	}
+	return written, flush()
+}
+
+// deleteBatches deletes keys in batches of 1,000 (S3's DeleteObjects
+// limit), several batches at once up to the storage's concurrency.
+func deleteBatches(ctx context.Context, st providers.Storage, keys []providers.Key) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(max(1, st.Properties().Concurrency))
+	for len(keys) > 0 {
+		n := min(1000, len(keys))
+		batch := keys[:n]
+		keys = keys[n:]
+		g.Go(func() error { return st.DeleteMany(gctx, batch) })
+	}
+	return g.Wait()
+}
+
+func packID(k providers.Key) (index.ID, bool) {
+	s := string(k)
+	if i := strings.LastIndexByte(s, '/'); i >= 0 {
+		s = s[i+1:]
+	}
+	id, err := index.ParseID(s)
+	return id, err == nil
+}
+
+// markSet is a set of index entries kept in a temporary bbolt file, keyed
+// by pack then offset, so it can be walked pack by pack. Adds are buffered
+// and written in sorted batches.
+type markSet struct {
+	db   *bolt.DB
+	path string
+	buf  map[string][]byte
+	n    int64
+}
+
+var bktMarks = []byte("marks")
+
+func newMarkSet(dir string) (*markSet, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	f, err := os.CreateTemp(dir, "gc-marks-*.db")
+	if err != nil {
+		return nil, fmt.Errorf("gc mark file in %s: %w (set cacheDir to a writable folder)", dir, err)
+	}
+	path := f.Name()
+	f.Close()
+	db, err := bolt.Open(path, 0o600, &bolt.Options{NoSync: true, NoFreelistSync: true})
+	if err != nil {
+		os.Remove(path)
+		return nil, err
+	}
+	if err := db.Update(func(tx *bolt.Tx) error { _, err := tx.CreateBucket(bktMarks); return err }); err != nil {
+		db.Close()
+		os.Remove(path)
+		return nil, err
+	}
+	return &markSet{db: db, path: path, buf: map[string][]byte{}}, nil
+}
+
+func (m *markSet) close() {
+	m.db.Close()
+	os.Remove(m.path)
+}
+
+func markKey(ent index.Entry) string {
+	k := make([]byte, 0, 40)
+	k = append(k, ent.Pack[:]...)
+	k = binary.BigEndian.AppendUint64(k, ent.Offset)
+	return string(k)
+}
+
+func markValue(ent index.Entry) []byte {
+	v := make([]byte, 0, 34+30)
+	v = append(v, ent.ID[:]...)
+	v = append(v, byte(ent.Type), byte(ent.Compression))
+	v = binary.AppendUvarint(v, ent.Length)
+	return binary.AppendUvarint(v, ent.RawLength)
+}
+
+func (m *markSet) add(ent index.Entry) error {
+	k := markKey(ent)
+	if _, dup := m.buf[k]; dup {
+		return nil
+	}
+	m.buf[k] = markValue(ent)
+	if len(m.buf) >= 1<<16 {
+		return m.flush()
+	}
+	return nil
+}
+
+func (m *markSet) flush() error {
+	if len(m.buf) == 0 {
+		return nil
+	}
+	keys := make([]string, 0, len(m.buf))
+	for k := range m.buf {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	err := m.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bktMarks)
+		for _, k := range keys {
+			if b.Get([]byte(k)) == nil {
+				m.n++
+			}
+			if err := b.Put([]byte(k), m.buf[k]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	clear(m.buf)
+	return err
+}
+
+func decodeMark(k, v []byte) (index.Entry, error) {
+	var ent index.Entry
+	if len(k) != 40 || len(v) < 34 {
+		return ent, errors.New("gc mark file: damaged entry")
+	}
+	copy(ent.Pack[:], k[:32])
+	ent.Offset = binary.BigEndian.Uint64(k[32:])
+	copy(ent.ID[:], v[:32])
+	ent.Type, ent.Compression = index.BlobType(v[32]), index.Compression(v[33])
+	var n int
+	ent.Length, n = binary.Uvarint(v[34:])
+	if n <= 0 {
+		return ent, errors.New("gc mark file: damaged entry")
+	}
+	ent.RawLength, _ = binary.Uvarint(v[34+n:])
+	return ent, nil
+}
+
+// forEach walks the set in pack, offset order.
+func (m *markSet) forEach(fn func(index.Entry) error) error {
+	return m.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bktMarks).ForEach(func(k, v []byte) error {
+			ent, err := decodeMark(k, v)
+			if err != nil {
+				return err
+			}
+			return fn(ent)
+		})
+	})
+}
+
+// forEachLive walks the marked entries of one pack.
+func (m *markSet) forEachLive(pack index.ID, fn func(index.Entry)) error {
+	return m.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bktMarks).Cursor()
+		for k, v := c.Seek(pack[:]); k != nil && string(k[:32]) == string(pack[:]); k, v = c.Next() {
+			ent, err := decodeMark(k, v)
+			if err != nil {
+				return err
+			}
+			fn(ent)
+		}
+		return nil
+	})
+}
+
+// livePerPack sums the stored bytes of marked blobs per pack. One number
+// per pack: memory grows with packs (a few per GiB), not with blobs.
+func (m *markSet) livePerPack() (map[index.ID]uint64, error) {
+	out := map[index.ID]uint64{}
+	err := m.forEach(func(ent index.Entry) error {
+		out[ent.Pack] += ent.Length
+		return nil
+	})
+	return out, err
+}

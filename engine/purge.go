@@ -1,0 +1,241 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/cassette-backup/cassette/providers"
+)
+
+// Retention (docs/format.md, "Retention").
+//
+// Purge decides per node from one listing of backups/, never a manifest:
+// the start of a node backup is its started marker's time. Complete backups
+// are kept newest first up to MaxCount and while younger than MaxAge (the
+// stricter rule wins), but the newest complete backup of a node is always
+// kept. Incomplete and failed backups do not count and are removed once
+// older than the grace period. Deleting a node backup removes its manifest
+// first, so a crash half-way leaves an incomplete backup that the next purge
+// removes, never a complete backup with missing parts.
+
+// PurgeOptions are the retention settings.
+type PurgeOptions struct {
+	MaxAge   time.Duration // 0: off
+	MaxCount int           // 0: off
+	Grace    time.Duration // incomplete backups and young packs are kept this long
+	// Node limits the purge to one node's backups; "" purges every node.
+	Node   string
+	DryRun bool
+	// GC runs garbage collection afterwards (with Grace).
+	GC bool
+}
+
+// NodeBackupRef names one node backup.
+type NodeBackupRef struct {
+	Name, Node string
+	Started    time.Time
+	Complete   bool
+	Why        string // why it goes (or stays)
+}
+
+// PurgeResult reports a purge the way Medusa's PurgeBackups does.
+type PurgeResult struct {
+	Deleted        []NodeBackupRef
+	BackupsPurged  int   // node backups removed
+	ObjectsPurged  int64 // objects deleted (backup objects and GC's)
+	BytesFreed     int64
+	ObjectsInGrace int64 // objects kept only because they are within the grace period
+	GC             *GCResult
+}
+
+type nodeBackupObjects struct {
+	NodeBackupRef
+	keys  []providers.Key
+	bytes int64
+}
+
+// Purge applies retention and, when asked, collects garbage.
+func (e *Engine) Purge(ctx context.Context, o PurgeOptions) (*PurgeResult, error) {
+	all, err := e.listNodeBackups(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	now := e.now()
+	byNode := map[string][]*nodeBackupObjects{}
+	for _, nb := range all {
+		if o.Node == "" || nb.Node == o.Node {
+			byNode[nb.Node] = append(byNode[nb.Node], nb)
+		}
+	}
+	res := &PurgeResult{}
+	var doomed []*nodeBackupObjects
+	for _, list := range byNode {
+		sort.Slice(list, func(i, j int) bool { return list[i].Started.After(list[j].Started) })
+		complete := 0
+		for _, nb := range list {
+			age := now.Sub(nb.Started)
+			if !nb.Complete {
+				if age > o.Grace {
+					nb.Why = fmt.Sprintf("incomplete and older than the grace period (%s)", o.Grace)
+					doomed = append(doomed, nb)
+				} else {
+					res.ObjectsInGrace += int64(len(nb.keys))
+				}
+				continue
+			}
+			complete++
+			switch {
+			case complete == 1:
+				// The newest complete backup of a node always stays.
+			case o.MaxCount > 0 && complete > o.MaxCount:
+				nb.Why = fmt.Sprintf("beyond maxBackupCount %d", o.MaxCount)
+				doomed = append(doomed, nb)
+			case o.MaxAge > 0 && age > o.MaxAge:
+				nb.Why = fmt.Sprintf("older than maxBackupAge (%s)", o.MaxAge)
+				doomed = append(doomed, nb)
+			}
+		}
+	}
+	sort.Slice(doomed, func(i, j int) bool { return doomed[i].Started.Before(doomed[j].Started) })
+	for _, nb := range doomed {
+		res.Deleted = append(res.Deleted, nb.NodeBackupRef)
+		res.BackupsPurged++
+		res.ObjectsPurged += int64(len(nb.keys))
+		res.BytesFreed += nb.bytes
+	}
+	if !o.DryRun {
+		if err := e.deleteNodeBackups(ctx, doomed); err != nil {
+			return res, err
+		}
+	}
+	if o.GC {
+		gc, err := e.GC(ctx, GCOptions{Grace: o.Grace, DryRun: o.DryRun})
+		if err != nil {
+			return res, fmt.Errorf("backups purged, but garbage collection failed (the next purge or `cassette gc` finishes it): %w", err)
+		}
+		res.GC = gc
+		res.ObjectsPurged += gc.ObjectsDeleted
+		res.BytesFreed += gc.BytesFreed
+		res.ObjectsInGrace += int64(gc.PacksKeptGrace)
+	}
+	return res, nil
+}
+
+// Delete removes the node backups of backup name: of one node, or of every
+// node when node is "".
+func (e *Engine) Delete(ctx context.Context, name, node string) ([]NodeBackupRef, error) {
+	if err := ValidateName("backup", name); err != nil {
+		return nil, err
+	}
+	list, err := e.listNodeBackups(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	var doomed []*nodeBackupObjects
+	var nodes []string
+	for _, nb := range list {
+		nodes = append(nodes, nb.Node)
+		if node == "" || nb.Node == node {
+			doomed = append(doomed, nb)
+		}
+	}
+	if len(list) == 0 {
+		return nil, fmt.Errorf("%w: no backup named %q: run `cassette list` to see what exists", ErrBackupNotFound, name)
+	}
+	if len(doomed) == 0 {
+		return nil, fmt.Errorf("%w: backup %q has no node %q (it has %s)", ErrBackupNotFound, name, node, strings.Join(nodes, ", "))
+	}
+	if err := e.deleteNodeBackups(ctx, doomed); err != nil {
+		return nil, err
+	}
+	out := make([]NodeBackupRef, len(doomed))
+	for i, nb := range doomed {
+		out[i] = nb.NodeBackupRef
+	}
+	return out, nil
+}
+
+// listNodeBackups lists the node backups (of backup name, or all) from one
+// listing of their objects.
+func (e *Engine) listNodeBackups(ctx context.Context, name string) ([]*nodeBackupObjects, error) {
+	prefix := backupsPrefix
+	if name != "" {
+		prefix += name + "/"
+	}
+	found := map[[2]string]*nodeBackupObjects{}
+	err := e.Repo.Storage().List(ctx, prefix, func(oi providers.ObjectInfo) error {
+		parts := strings.Split(strings.TrimPrefix(string(oi.Key), backupsPrefix), "/")
+		if len(parts) != 3 {
+			return nil
+		}
+		k := [2]string{parts[0], parts[1]}
+		nb := found[k]
+		if nb == nil {
+			nb = &nodeBackupObjects{NodeBackupRef: NodeBackupRef{Name: parts[0], Node: parts[1]}}
+			found[k] = nb
+		}
+		nb.keys = append(nb.keys, oi.Key)
+		nb.bytes += oi.Size
+		switch parts[2] {
+		case "manifest":
+			nb.Complete = true
+			if nb.Started.IsZero() {
+				nb.Started = oi.ModTime
+			}
+		case "started":
+			nb.Started = oi.ModTime
+		default:
+			if nb.Started.IsZero() {
+				nb.Started = oi.ModTime
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list backups: %w", err)
+	}
+	out := make([]*nodeBackupObjects, 0, len(found))
+	for _, nb := range found {
+		out = append(out, nb)
+	}
+	return out, nil
+}
+
+// deleteNodeBackups removes node backups: every manifest first, then the
+// other objects in batches, then the summaries of the backups touched are
+// rewritten (or removed with their last node).
+func (e *Engine) deleteNodeBackups(ctx context.Context, list []*nodeBackupObjects) error {
+	st := e.Repo.Storage()
+	var manifests, rest []providers.Key
+	names := map[string]bool{}
+	for _, nb := range list {
+		names[nb.Name] = true
+		for _, k := range nb.keys {
+			if strings.HasSuffix(string(k), "/manifest") {
+				manifests = append(manifests, k)
+			} else {
+				rest = append(rest, k)
+			}
+		}
+	}
+	if err := deleteBatches(ctx, st, manifests); err != nil {
+		return fmt.Errorf("delete manifests: %w", err)
+	}
+	if err := deleteBatches(ctx, st, rest); err != nil {
+		return fmt.Errorf("delete backup markers: %w", err)
+	}
+	for name := range names {
+		err := e.writeSummary(ctx, name)
+		if errors.Is(err, ErrBackupNotFound) {
+			err = st.Delete(ctx, SummaryKey(name))
+		}
+		if err != nil {
+			return fmt.Errorf("update summary of %s: %w", name, err)
+		}
+	}
+	return nil
+}
