@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"sync"
 
@@ -22,15 +23,19 @@ type VerifyOptions struct {
 	// ReadData downloads every referenced pack and re-hashes it and every
 	// blob in it.
 	ReadData bool
+	// Sample, with ReadData, reads only a random Sample percent of the
+	// referenced packs (0 or 100: all of them).
+	Sample float64
 }
 
 // VerifyResult reports what was checked and what is damaged.
 type VerifyResult struct {
-	Backups  int
-	Files    int64
-	Chunks   int64
-	Packs    int
-	Problems []string // one line each: which backup, node, file, pack and what
+	Backups   int
+	Files     int64
+	Chunks    int64
+	Packs     int
+	PacksRead int
+	Problems  []string // one line each: which backup, node, file, pack and what
 }
 
 // Verify checks that every chunk referenced by the selected backups is in
@@ -99,6 +104,14 @@ func (e *Engine) Verify(ctx context.Context, o VerifyOptions) (*VerifyResult, er
 	}
 	res.Packs = len(used)
 	if o.ReadData {
+		if o.Sample > 0 && o.Sample < 100 {
+			for id := range used {
+				if rand.Float64()*100 >= o.Sample {
+					delete(used, id)
+				}
+			}
+		}
+		res.PacksRead = len(used)
 		if err := e.readPacks(ctx, used, badPacks); err != nil {
 			return nil, err
 		}
@@ -115,6 +128,15 @@ func (e *Engine) readPacks(ctx context.Context, used map[index.ID]bool, bad map[
 	found := map[index.ID]string{}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(max(2, e.Repo.Storage().Properties().Concurrency))
+	if p := e.Progress; p != nil {
+		var bytes int64
+		for id := range used {
+			if info, ok, _ := e.Repo.Cache().Pack(id); ok {
+				bytes += int64(info.Size)
+			}
+		}
+		p.Total(int64(len(used)), bytes)
+	}
 	for id := range used {
 		if _, already := bad[id]; already {
 			continue
@@ -129,6 +151,9 @@ func (e *Engine) readPacks(ctx context.Context, used map[index.ID]bool, bad map[
 				found[id] = "not in the index"
 				mu.Unlock()
 				return nil
+			}
+			if p := e.Progress; p != nil {
+				defer p.File(string(chunkstore.PackKey(id)), int64(info.Size), false)
 			}
 			if _, err := e.Repo.VerifyPack(gctx, info); err != nil {
 				if errors.Is(err, chunkstore.ErrIntegrity) || errors.Is(err, providers.ErrNotFound) {

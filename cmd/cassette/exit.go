@@ -16,6 +16,7 @@ const (
 	exitUsage     = 2 // bad flags or configuration
 	exitIntegrity = 3 // data in the repository is damaged or missing
 	exitNotFound  = 4 // no such repository or backup
+	exitLocked    = 5 // another process holds a conflicting repository lock
 	exitCancelled = 130
 )
 
@@ -30,6 +31,8 @@ func exitCode(err error) int {
 		return exitCancelled
 	case errors.Is(err, chunkstore.ErrIntegrity), errors.Is(err, errVerifyFailed), errors.Is(err, chunkstore.ErrBlobNotFound):
 		return exitIntegrity
+	case errors.Is(err, engine.ErrLocked):
+		return exitLocked
 	case errors.Is(err, chunkstore.ErrNoRepository), errors.Is(err, engine.ErrBackupNotFound), errors.Is(err, providers.ErrNotFound):
 		return exitNotFound
 	}

@@ -46,7 +46,8 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			"file (--config or CASSETTE_CONFIG) using Mission Control's storageProperties names, a\n" +
 			"MedusaConfiguration manifest, or an existing medusa.ini.\n\n" +
 			"Exit codes: 0 success, 1 the operation failed (the message says why), 2 bad flags or configuration,\n" +
-			"3 data in the repository is damaged or missing, 4 no such repository or backup, 130 interrupted.",
+			"3 data in the repository is damaged or missing, 4 no such repository or backup, 5 the repository is\n" +
+			"locked by another process (a purge, or backups when purging), 130 interrupted.",
 		Writer:               stdout,
 		ErrWriter:            stderr,
 		EnableBashCompletion: true,
@@ -58,6 +59,10 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			newStatusCommand(),
 			newRestoreCommand(),
 			newVerifyCommand(),
+			newPurgeCommand(),
+			newDeleteCommand(),
+			newGCCommand(),
+			newUnlockCommand(),
 		},
 		// Errors are printed once, by run, with the exit code decided in
 		// exitCode.
