@@ -184,6 +184,15 @@ func (e *Engine) Restore(ctx context.Context, o RestoreOptions) (*RestoreResult,
 	if err != nil {
 		return nil, err
 	}
+	targets := o.TargetDirs
+	if o.Target != "" {
+		targets = []string{o.Target}
+	}
+	for _, t := range targets {
+		if err := syncFS(t); err != nil && !os.IsNotExist(err) {
+			return nil, fmt.Errorf("restore: flush %s to disk: %w", t, err)
+		}
+	}
 	return &RestoreResult{Header: *h, Files: r.files.Load(), Bytes: r.bytes.Load(), InPlace: r.inPlace.Load(), Duration: time.Since(start)}, nil
 }
 
@@ -273,8 +282,10 @@ func (r *restorer) commit(o *outFile, got index.ID) error {
 	if err := o.f.Chmod(os.FileMode(o.meta.Mode & 0o777)); err != nil {
 		return fmt.Errorf("restore %s: %w", o.dst, err)
 	}
-	if err := o.f.Sync(); err != nil {
-		return fmt.Errorf("restore %s: fsync: %w", o.dst, err)
+	if perFileFsync {
+		if err := o.f.Sync(); err != nil {
+			return fmt.Errorf("restore %s: fsync: %w", o.dst, err)
+		}
 	}
 	mt := time.Unix(0, o.meta.MTime)
 	if err := os.Chtimes(o.f.Name(), mt, mt); err != nil {
