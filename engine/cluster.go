@@ -25,6 +25,10 @@ type NodeInfo struct {
 	Tokens     []int64 `json:"tokens,omitempty" yaml:"tokens,omitempty"`
 	// Version is the Cassandra/DSE release the node ran, when known.
 	Version string `json:"version,omitempty" yaml:"version,omitempty"`
+	// HostID is Cassandra's host ID, when nodetool gave it. It ties the
+	// expected nodes a node read from its own view of the ring (nodetool
+	// status: addresses and host IDs) to the names nodes back up under.
+	HostID string `json:"hostId,omitempty" yaml:"hostId,omitempty"`
 }
 
 // Marker is the content of backups/<name>/<node>/started: written first,
@@ -194,7 +198,16 @@ func (e *Engine) assemble(ctx context.Context, name string, states map[string]*n
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
+	byHostID := map[string]bool{}
+	for _, id := range seen {
+		if id.HostID != "" {
+			byHostID[id.HostID] = true
+		}
+	}
 	for host, x := range expected {
+		if x.HostID != "" && byHostID[x.HostID] {
+			continue // the same node, known by its name
+		}
 		if _, ok := seen[host]; !ok {
 			seen[host] = x
 		}

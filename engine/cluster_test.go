@@ -108,3 +108,28 @@ func TestClusterBackupStatus(t *testing.T) {
 		t.Fatalf("missing backup: %v", err)
 	}
 }
+
+// Expected nodes read from a node's own view of the ring (nodetool status:
+// addresses and host IDs) match the nodes' backup names by host ID.
+func TestExpectedFromRingMatchesByHostID(t *testing.T) {
+	ctx := context.Background()
+	st := mem.New(mem.Options{})
+	ring := []NodeInfo{
+		{Host: "10.0.0.1", Datacenter: "dc1", Rack: "r1", HostID: "aaaa"},
+		{Host: "10.0.0.2", Datacenter: "dc1", Rack: "r1", HostID: "bbbb"},
+	}
+	data := t.TempDir()
+	writeTree(t, data, []treeFile{{"ks/t-01/nb-1-big-Data.db", []byte("x")}})
+	e := testEngine(t, st)
+	if _, err := e.Backup(ctx, BackupOptions{Name: "b1", Node: "cass-dc1-r1-sts-0", DataDirs: []string{data},
+		Identity: NodeInfo{Datacenter: "dc1", Rack: "r1", HostID: "aaaa"}, Expected: ring}); err != nil {
+		t.Fatal(err)
+	}
+	cb, err := e.ClusterStatus(ctx, "b1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cb.TotalNodes != 2 || cb.FinishedNodes != 1 || cb.Status != StatusInProgress || len(cb.Missing) != 1 || cb.Missing[0] != "10.0.0.2" {
+		t.Fatalf("one of two nodes by host ID: %+v", cb)
+	}
+}

@@ -59,7 +59,8 @@ func TestCLINodetoolBackupAndInPlaceRestore(t *testing.T) {
 		t.Fatalf("snapshot left behind: %v", err)
 	}
 	code, out, _ = runCLI(t, "--config", cfg, "status", "--name", "b1", "-o", "json")
-	if code != 0 || !strings.Contains(out, `"datacenter": "dc-east"`) || !strings.Contains(out, `"rack": "rack-b"`) {
+	if code != 0 || !strings.Contains(out, `"datacenter": "dc-east"`) || !strings.Contains(out, `"rack": "rack-b"`) ||
+		!strings.Contains(out, `"totalNodes": 1`) || !strings.Contains(out, `"status": "SUCCESS"`) || !strings.Contains(out, `"hostId"`) {
 		t.Fatalf("status does not carry nodetool's topology: %s", out)
 	}
 

@@ -117,6 +117,9 @@ func runBackup(c *cli.Context, o backupOptions) error {
 		// The node runs (nodetool mode): what it says of itself fills what
 		// the config and flags left open, and cqlsh gives the schema.
 		nodetoolIdentity(c.Context, s, nt, &identity)
+		if len(expected) == 0 {
+			expected = ringView(c.Context, s, nt)
+		}
 		schema = describeSchema(c.Context, s)
 	}
 	eng := s.engine()

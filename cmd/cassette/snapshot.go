@@ -69,6 +69,7 @@ func nodetoolIdentity(ctx context.Context, s *session, nt *cassandra.Nodetool, i
 		} else {
 			id.Datacenter = firstSet(id.Datacenter, info.Datacenter)
 			id.Rack = firstSet(id.Rack, info.Rack)
+			id.HostID = info.ID
 			if len(id.Tokens) == 0 {
 				id.Tokens = info.Tokens
 			}
@@ -81,6 +82,25 @@ func nodetoolIdentity(ctx context.Context, s *session, nt *cassandra.Nodetool, i
 			id.Version = v
 		}
 	}
+}
+
+// ringView is the expected cluster as this node sees it (nodetool status):
+// every node by address and host ID, so that nodes that never start still
+// count. Used when --expect-nodes is not given.
+func ringView(ctx context.Context, s *session, nt *cassandra.Nodetool) []engine.NodeInfo {
+	nodes, err := nt.Status(ctx)
+	if err != nil {
+		s.log.Warn("nodetool status failed; the backup records no expected topology (use --expect-nodes)", "err", err)
+		return nil
+	}
+	out := make([]engine.NodeInfo, 0, len(nodes))
+	for _, n := range nodes {
+		if engine.ValidateName("node", n.Address) != nil {
+			continue
+		}
+		out = append(out, engine.NodeInfo{Host: n.Address, Datacenter: n.Datacenter, Rack: n.Rack, HostID: n.HostID})
+	}
+	return out
 }
 
 // describeSchema captures the schema with cqlsh; without cqlsh the backup
