@@ -164,6 +164,7 @@ func (e *Engine) GC(ctx context.Context, o GCOptions) (*GCResult, error) {
 	for _, id := range segments {
 		oldSegs[id] = true
 	}
+	repacked := map[index.ID]bool{} // new packs: every blob in them is live
 	for _, id := range newSegs {
 		if !oldSegs[id] {
 			segments = append(segments, id)
@@ -173,6 +174,7 @@ func (e *Engine) GC(ctx context.Context, o GCOptions) (*GCResult, error) {
 			}
 			for _, p := range seg.Packs {
 				keep[p.ID] = true
+				repacked[p.ID] = true
 			}
 		}
 	}
@@ -182,7 +184,16 @@ func (e *Engine) GC(ctx context.Context, o GCOptions) (*GCResult, error) {
 
 	// Consolidate: new segments naming only kept packs, then the old
 	// segments go, then the packs.
-	written, err := e.writeConsolidated(ctx, keep, segments)
+	written, err := e.writeConsolidated(ctx, keep, segments, func(ent index.Entry) (bool, error) {
+		// A content list no backup references stays in its kept pack but
+		// leaves the index: its chunks may have gone with other packs, and
+		// a backup that finds a list in the index (its file cache) takes
+		// the whole file as stored.
+		if ent.Type != index.MetaBlob || repacked[ent.Pack] {
+			return true, nil
+		}
+		return marks.has(ent)
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -257,13 +268,17 @@ func (e *Engine) mark(ctx context.Context, m *markSet, res *GCResult) error {
 			return err
 		}
 	}
-	res.LiveBlobs = m.n
-	return m.flush()
+	if err := m.flush(); err != nil {
+		return err
+	}
+	res.LiveBlobs = m.n // counted as the set is written
+	return nil
 }
 
-// writeConsolidated writes the index of the kept packs as new segments,
-// each naming the segments it supersedes, and returns how many it wrote.
-func (e *Engine) writeConsolidated(ctx context.Context, keep map[index.ID]bool, superseded []index.ID) (int, error) {
+// writeConsolidated writes the index of the kept packs (the blobs in them
+// that indexed says to keep) as new segments, each naming the segments it
+// supersedes, and returns how many it wrote.
+func (e *Engine) writeConsolidated(ctx context.Context, keep map[index.ID]bool, superseded []index.ID, indexed func(index.Entry) (bool, error)) (int, error) {
 	// Group the cache's entries of kept packs by pack, on disk.
 	tmp, err := newMarkSet(e.CacheDir)
 	if err != nil {
@@ -271,10 +286,13 @@ func (e *Engine) writeConsolidated(ctx context.Context, keep map[index.ID]bool, 
 	}
 	defer tmp.close()
 	err = e.Repo.Cache().ForEachBlob(func(ent index.Entry) error {
-		if keep[ent.Pack] {
-			return tmp.add(ent)
+		if !keep[ent.Pack] {
+			return nil
 		}
-		return nil
+		if ok, err := indexed(ent); err != nil || !ok {
+			return err
+		}
+		return tmp.add(ent)
 	})
 	if err == nil {
 		err = tmp.flush()
@@ -471,6 +489,17 @@ func (m *markSet) forEach(fn func(index.Entry) error) error {
 			return fn(ent)
 		})
 	})
+}
+
+// has reports whether ent (by pack and offset) is marked. The set must be
+// flushed.
+func (m *markSet) has(ent index.Entry) (bool, error) {
+	var found bool
+	err := m.db.View(func(tx *bolt.Tx) error {
+		found = tx.Bucket(bktMarks).Get([]byte(markKey(ent))) != nil
+		return nil
+	})
+	return found, err
 }
 
 // forEachLive walks the marked entries of one pack.
