@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -51,6 +52,10 @@ type PurgeResult struct {
 	ObjectsInGrace int64 // objects kept only because they are within the grace period
 	GC             *GCResult
 }
+
+// statusDeleting marks a summary whose backup is being deleted; it is not a
+// MedusaBackup status and is never shown: list re-derives such a backup.
+const statusDeleting = "DELETING"
 
 type nodeBackupObjects struct {
 	NodeBackupRef
@@ -220,6 +225,15 @@ func (e *Engine) deleteNodeBackups(ctx context.Context, list []*nodeBackupObject
 			} else {
 				rest = append(rest, k)
 			}
+		}
+	}
+	// First make the summaries provisional, so `list` re-derives these
+	// backups from their objects if the deletion stops half-way instead of
+	// trusting a SUCCESS that is no longer true.
+	for name := range names {
+		b, _ := json.Marshal(ClusterBackup{Name: name, Status: statusDeleting})
+		if err := st.Put(ctx, SummaryKey(name), providers.Bytes(b), providers.PutOptions{}); err != nil {
+			return fmt.Errorf("update summary of %s: %w", name, err)
 		}
 	}
 	if err := deleteBatches(ctx, st, manifests); err != nil {

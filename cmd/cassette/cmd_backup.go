@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"strings"
@@ -72,64 +73,8 @@ func runBackup(c *cli.Context, o backupOptions) error {
 		return err
 	}
 	defer s.close(c.Context)
-	if len(o.dataDirs) == 0 {
-		o.dataDirs = s.cfg.Cassandra.DataDirs
-	}
-	if len(o.dataDirs) == 0 {
-		return usagef("no data directory: pass --data-dir or set cassandra.dataDirs in %s", orDash(s.cfg.Source))
-	}
-	if o.node == "" {
-		o.node = s.cfg.Cassandra.Node
-	}
-	if o.node == "" {
-		o.node = defaultNode()
-	}
-	if o.name == "" {
-		o.name = time.Now().UTC().Format("200601021504")
-	}
-	if o.typ != engine.TypeDifferential && o.typ != engine.TypeFull {
-		return usagef("--type %q: use differential or full", o.typ)
-	}
-	dirs, err := absAll(o.dataDirs)
-	if err != nil {
-		return err
-	}
-	if len(o.keyspaces) == 0 {
-		o.keyspaces = s.cfg.Cassandra.Keyspaces
-	}
-	if len(o.excludeKS) == 0 {
-		o.excludeKS = s.cfg.Cassandra.ExcludeKeyspaces
-	}
-	if err := checkKeyspaces(dirs, o.keyspaces); err != nil {
-		return err
-	}
-	filter := engine.TableFilter(o.keyspaces, nil, o.excludeKS)
-	snap, nt, err := snapshotter(s, o, dirs, filter)
-	if err != nil {
-		return err
-	}
-	identity, expected, err := nodeTopology(s, o)
-	if err != nil {
-		return err
-	}
-	var schema []byte
-	if nt != nil {
-		// The node runs (nodetool mode): what it says of itself fills what
-		// the config and flags left open, and cqlsh gives the schema.
-		nodetoolIdentity(c.Context, s, nt, &identity)
-		if len(expected) == 0 {
-			expected = ringView(c.Context, s, nt)
-		}
-		schema = describeSchema(c.Context, s)
-	}
-	eng := s.engine()
 	pr := newProgress("backup", c.App.ErrWriter, s.log)
-	eng.Progress = pr
-	res, err := eng.Backup(c.Context, engine.BackupOptions{
-		Name: o.name, Node: o.node, Type: o.typ, DataDirs: dirs, Workers: o.workers, Identity: identity, Expected: expected,
-		Walk:     engine.WalkOptions{IncludeSnapshotDirs: o.snapshots, Filter: filter},
-		Snapshot: snap, Schema: schema,
-	})
+	res, err := s.backup(c.Context, &o, pr)
 	pr.done(err == nil)
 	if err != nil {
 		return err
@@ -144,6 +89,70 @@ func runBackup(c *cli.Context, o backupOptions) error {
 	}
 	fmt.Fprintf(c.App.Writer, "  dedup ratio %s (node bytes / new bytes); objects written %d\n", dedup, objectsWritten(res))
 	return nil
+}
+
+// backup runs one node backup as the CLI, the gRPC server and schedules
+// do: defaults from the config (data directories, node name, snapshot
+// mode, keyspace filters), the snapshot, the node's identity and schema.
+// It fills o's defaults in place (the caller reports o.name and o.node).
+func (s *session) backup(ctx context.Context, o *backupOptions, pr engine.Progress) (*engine.BackupResult, error) {
+	if len(o.dataDirs) == 0 {
+		o.dataDirs = s.cfg.Cassandra.DataDirs
+	}
+	if len(o.dataDirs) == 0 {
+		return nil, usagef("no data directory: pass --data-dir or set cassandra.dataDirs in %s", orDash(s.cfg.Source))
+	}
+	if o.node == "" {
+		o.node = s.cfg.Cassandra.Node
+	}
+	if o.node == "" {
+		o.node = defaultNode()
+	}
+	if o.name == "" {
+		o.name = time.Now().UTC().Format("200601021504")
+	}
+	if o.typ != engine.TypeDifferential && o.typ != engine.TypeFull {
+		return nil, usagef("--type %q: use differential or full", o.typ)
+	}
+	dirs, err := absAll(o.dataDirs)
+	if err != nil {
+		return nil, err
+	}
+	if len(o.keyspaces) == 0 {
+		o.keyspaces = s.cfg.Cassandra.Keyspaces
+	}
+	if len(o.excludeKS) == 0 {
+		o.excludeKS = s.cfg.Cassandra.ExcludeKeyspaces
+	}
+	if err := checkKeyspaces(dirs, o.keyspaces); err != nil {
+		return nil, err
+	}
+	filter := engine.TableFilter(o.keyspaces, nil, o.excludeKS)
+	snap, nt, err := snapshotter(s, *o, dirs, filter)
+	if err != nil {
+		return nil, err
+	}
+	identity, expected, err := nodeTopology(s, *o)
+	if err != nil {
+		return nil, err
+	}
+	var schema []byte
+	if nt != nil {
+		// The node runs (nodetool mode): what it says of itself fills what
+		// the config and flags left open, and cqlsh gives the schema.
+		nodetoolIdentity(ctx, s, nt, &identity)
+		if len(expected) == 0 {
+			expected = ringView(ctx, s, nt)
+		}
+		schema = describeSchema(ctx, s)
+	}
+	eng := s.engine()
+	eng.Progress = pr
+	return eng.Backup(ctx, engine.BackupOptions{
+		Name: o.name, Node: o.node, Type: o.typ, DataDirs: dirs, Workers: o.workers, Identity: identity, Expected: expected,
+		Walk:     engine.WalkOptions{IncludeSnapshotDirs: o.snapshots, Filter: filter},
+		Snapshot: snap, Schema: schema,
+	})
 }
 
 // objectsWritten counts the objects a node backup wrote: packs, index

@@ -64,6 +64,34 @@ func newRestoreCommand() *cli.Command {
 }
 
 func runRestore(c *cli.Context, o restoreOptions) error {
+	if err := o.check(); err != nil {
+		return err
+	}
+	s, err := openSession(c)
+	if err != nil {
+		return err
+	}
+	defer s.close(c.Context)
+	pr := newProgress("restore", c.App.ErrWriter, s.log)
+	res, aside, err := s.restore(c.Context, &o, pr)
+	pr.done(err == nil)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.App.Writer, "restored backup %s node %s: %d files, %s in %s (%s), every file verified\n",
+		o.name, o.node, res.Files, humanBytes(res.Bytes), res.Duration.Round(time.Millisecond), rate(res.Bytes, res.Duration))
+	if res.InPlace > 0 {
+		fmt.Fprintf(c.App.Writer, "  %d files were already in place with the right content and were kept\n", res.InPlace)
+	}
+	for _, a := range aside {
+		fmt.Fprintf(c.App.Writer, "  the tables that were there before are in %s (delete it once Cassandra is back and healthy)\n", a)
+	}
+	return nil
+}
+
+// check validates the flags that need no configuration, and applies
+// RESTORE_MAPPING's in_place.
+func (o *restoreOptions) check() error {
 	mapping, err := readHostMap(o.hostMap)
 	if err != nil {
 		return err
@@ -83,11 +111,18 @@ func runRestore(c *cli.Context, o restoreOptions) error {
 		return err
 	}
 	o.keyspaces, o.tables = ks, tables
-	s, err := openSession(c)
+	return nil
+}
+
+// restore runs one node restore as the CLI and the RESTORE entrypoint do
+// (o checked first): the node from the config or POD_NAME, mapped through
+// RESTORE_MAPPING to its source; into a target folder or in place. It sets
+// o.node to the source node restored.
+func (s *session) restore(ctx context.Context, o *restoreOptions, pr engine.Progress) (*engine.RestoreResult, []string, error) {
+	mapping, err := readHostMap(o.hostMap)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	defer s.close(c.Context)
 	if o.node == "" {
 		o.node = s.cfg.Cassandra.Node
 	}
@@ -98,11 +133,10 @@ func runRestore(c *cli.Context, o restoreOptions) error {
 		// With a host map, --node / POD_NAME name this node, the target;
 		// the map names the node whose backup it receives.
 		if o.node, err = mapping.source(o.node); err != nil {
-			return err
+			return nil, nil, err
 		}
 	}
 	eng := s.engine()
-	pr := newProgress("restore", c.App.ErrWriter, s.log)
 	eng.Progress = pr
 	ro := engine.RestoreOptions{
 		Name: o.name, Node: o.node, Target: o.target, TargetDirs: o.targetDirs,
@@ -118,28 +152,19 @@ func runRestore(c *cli.Context, o restoreOptions) error {
 			dirs = s.cfg.Cassandra.DataDirs
 		}
 		if len(dirs) == 0 {
-			return usagef("--in-place needs the node's data directories: pass --data-dir or set cassandra.dataDirs in %s", orDash(s.cfg.Source))
+			return nil, nil, usagef("--in-place needs the node's data directories: pass --data-dir or set cassandra.dataDirs in %s", orDash(s.cfg.Source))
 		}
 		if ro.TargetDirs, err = absAll(dirs); err != nil {
-			return err
+			return nil, nil, err
 		}
-		res, aside, err = eng.RestoreInPlace(c.Context, ro, engine.InPlaceOptions{IsRunning: runningCheck(s, o.runningCheck), RemoveAside: o.removeAside})
+		res, aside, err = eng.RestoreInPlace(ctx, ro, engine.InPlaceOptions{IsRunning: runningCheck(s, o.runningCheck), RemoveAside: o.removeAside})
 	} else {
-		res, err = eng.Restore(c.Context, ro)
+		res, err = eng.Restore(ctx, ro)
 	}
-	pr.done(err == nil)
 	if err != nil {
-		return explainNotFound(c.Context, eng, o.name, o.node, err)
+		return nil, nil, explainNotFound(ctx, eng, o.name, o.node, err)
 	}
-	fmt.Fprintf(c.App.Writer, "restored backup %s node %s: %d files, %s in %s (%s), every file verified\n",
-		o.name, o.node, res.Files, humanBytes(res.Bytes), res.Duration.Round(time.Millisecond), rate(res.Bytes, res.Duration))
-	if res.InPlace > 0 {
-		fmt.Fprintf(c.App.Writer, "  %d files were already in place with the right content and were kept\n", res.InPlace)
-	}
-	for _, a := range aside {
-		fmt.Fprintf(c.App.Writer, "  the tables that were there before are in %s (delete it once Cassandra is back and healthy)\n", a)
-	}
-	return nil
+	return res, aside, nil
 }
 
 // runningCheck tells whether Cassandra runs on this node: the operator's
