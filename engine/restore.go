@@ -123,7 +123,7 @@ func (m *spooledManifest) Close() error { return m.f.Close() }
 
 // smallBatch is how many single-chunk files are restored together, so their
 // chunks come out of shared packs in a few range reads.
-const smallBatch = 512
+const smallBatch = 64
 
 // Restore restores one node backup. Every chunk is verified against its
 // hash and every file against its whole-file hash before it is renamed into
@@ -138,7 +138,9 @@ func (e *Engine) Restore(ctx context.Context, o RestoreOptions) (*RestoreResult,
 	start := time.Now()
 	workers := o.Workers
 	if workers <= 0 {
-		workers = max(4, e.Repo.Storage().Properties().Concurrency)
+		// Twice the transfers: while one worker verifies and writes what it
+		// read, another has its next range read in flight.
+		workers = max(4, 2*e.Repo.Storage().Properties().Concurrency)
 	}
 	m, err := e.spoolManifest(ctx, o.Name, o.Node)
 	if err != nil {
