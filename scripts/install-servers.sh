@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Installs the object-store servers the provider tests run against, at pinned
-# versions, into the git-ignored .cache/servers folder of the repository:
+# Installs the object-store servers the provider tests run against, and the
+# gRPC health probe the `cassette serve` tests run, at pinned versions, into
+# the git-ignored .cache/servers folder of the repository:
 #
 #   .cache/servers/bin/minio             (go install)
 #   .cache/servers/bin/fake-gcs-server   (go install)
 #   .cache/servers/bin/azurite-blob      (npm, linked from .cache/servers/azurite)
+#   .cache/servers/bin/grpc-health-probe (go install; the operator's grpc_health_probe)
 #
-# Usage: scripts/install-servers.sh [all | minio | fake_gcs | azurite ...]
+# Usage: scripts/install-servers.sh [all | minio | fake_gcs | azurite | grpc-health-probe ...]
 # Each install is skipped when the pinned version is already present.
 set -euo pipefail
 
@@ -17,6 +19,7 @@ BIN="$SERVERS/bin"
 MINIO_VERSION="v0.0.0-20260212201848-7aac2a2c5b7c"
 FAKE_GCS_VERSION="v1.56.1"
 AZURITE_VERSION="3.37.0"
+GRPC_HEALTH_PROBE_VERSION="v0.4.62"
 
 log() { printf 'install-servers: %s\n' "$*" >&2; }
 
@@ -70,10 +73,25 @@ install_azurite() {
 	echo "$AZURITE_VERSION" >"$stamp"
 }
 
+# install_grpc_health_probe installs grpc-health-probe, the probe
+# k8ssandra-operator runs against the Medusa container, with go install.
+install_grpc_health_probe() {
+	local stamp="$BIN/.grpc-health-probe.version"
+	if [[ -x "$BIN/grpc-health-probe" && "$(cat "$stamp" 2>/dev/null)" == "$GRPC_HEALTH_PROBE_VERSION" ]]; then
+		log "grpc-health-probe $GRPC_HEALTH_PROBE_VERSION already installed"
+		return 0
+	fi
+	mkdir -p "$BIN"
+	log "installing grpc-health-probe $GRPC_HEALTH_PROBE_VERSION"
+	# Outside the repo so cassette's go.mod does not steer the install.
+	(cd "$SERVERS" && GOBIN="$BIN" go install "github.com/grpc-ecosystem/grpc-health-probe@$GRPC_HEALTH_PROBE_VERSION")
+	echo "$GRPC_HEALTH_PROBE_VERSION" >"$stamp"
+}
+
 main() {
 	local names=("$@")
 	if [[ ${#names[@]} -eq 0 || "${names[0]}" == "all" ]]; then
-		names=(minio fake_gcs azurite)
+		names=(minio fake_gcs azurite grpc-health-probe)
 	fi
 	local failed=0
 	for n in "${names[@]}"; do
@@ -81,8 +99,9 @@ main() {
 		minio) install_minio || failed=1 ;;
 		fake_gcs | fake-gcs | fake-gcs-server | gcs) install_fake_gcs || failed=1 ;;
 		azurite | azure) install_azurite || failed=1 ;;
+		grpc-health-probe | grpc_health_probe | probe) install_grpc_health_probe || failed=1 ;;
 		*)
-			log "unknown server $n (known: minio fake_gcs azurite all)"
+			log "unknown server $n (known: minio fake_gcs azurite grpc-health-probe all)"
 			failed=1
 			;;
 		esac

@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/cassette-backup/cassette/chunkstore"
+	"github.com/cassette-backup/cassette/cmd/internal/schedule"
 	"github.com/cassette-backup/cassette/engine"
 	"github.com/cassette-backup/cassette/providers"
 )
@@ -31,7 +32,7 @@ func exitCode(err error) int {
 		return exitCancelled
 	case errors.Is(err, chunkstore.ErrIntegrity), errors.Is(err, errVerifyFailed), errors.Is(err, chunkstore.ErrBlobNotFound):
 		return exitIntegrity
-	case errors.Is(err, engine.ErrLocked):
+	case errors.Is(err, engine.ErrLocked), errors.Is(err, schedule.ErrLocked):
 		return exitLocked
 	case errors.Is(err, chunkstore.ErrNoRepository), errors.Is(err, engine.ErrBackupNotFound), errors.Is(err, providers.ErrNotFound):
 		return exitNotFound

@@ -25,8 +25,12 @@ func main() {
 	os.Exit(code)
 }
 
-// run is main without the process: tests call it.
+// run is main without the process: tests call it. `cassette` alone with
+// MEDUSA_MODE set is the container entrypoint, as Medusa's image is.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 1 && os.Getenv(envMedusaMode) != "" {
+		args = append(args, "entrypoint")
+	}
 	app := newApp(stdout, stderr)
 	err := app.RunContext(ctx, args)
 	if err == nil {
@@ -63,6 +67,9 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			newDeleteCommand(),
 			newGCCommand(),
 			newUnlockCommand(),
+			newScheduleCommand(),
+			newServeCommand(),
+			newEntrypointCommand(),
 		},
 		// Errors are printed once, by run, with the exit code decided in
 		// exitCode.

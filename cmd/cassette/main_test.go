@@ -117,7 +117,7 @@ func TestHelpMentionsEveryCommand(t *testing.T) {
 	if code != 0 {
 		t.Fatal(code)
 	}
-	for _, c := range []string{"init", "backup", "list", "restore", "verify"} {
+	for _, c := range []string{"init", "backup", "list", "status", "restore", "verify", "purge", "delete", "gc", "unlock", "schedule"} {
 		if !strings.Contains(out, c) {
 			t.Errorf("--help lacks %s", c)
 		}

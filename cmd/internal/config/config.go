@@ -62,6 +62,9 @@ type Config struct {
 	// CacheDir holds local caches (the index cache); default
 	// os.UserCacheDir()/cassette.
 	CacheDir string `yaml:"cacheDir"`
+	// GRPC configures `cassette serve`, the Medusa-compatible gRPC
+	// service (medusa.ini's [grpc] section).
+	GRPC GRPC `yaml:"grpc"`
 
 	// Source is the file the configuration came from, for messages; "" when
 	// it came from defaults and flags only.
@@ -128,6 +131,66 @@ type Nodetool struct {
 	PasswordFile string           `yaml:"passwordFile"`
 	Password     providers.Secret `yaml:"password,omitempty"`
 }
+
+// GRPC is the grpc: section: where and how `cassette serve` listens. Zero
+// values mean the defaults (ListenPort, SendLimit, ReceiveLimit apply them),
+// so that `config show` tells unset from set.
+type GRPC struct {
+	// Port is the TCP port, on all interfaces; default 50051.
+	Port int `yaml:"port"`
+	// CACert, TLSCert and TLSKey are PEM files. TLSCert and TLSKey turn
+	// TLS on; with CACert too, clients must present a certificate that CA
+	// signed (mutual TLS), as Medusa does when all three are set.
+	CACert  string `yaml:"caCert"`
+	TLSCert string `yaml:"tlsCert"`
+	TLSKey  string `yaml:"tlsKey"`
+	// MaxSendMessageLength and MaxReceiveMessageLength bound one gRPC
+	// message, in bytes; defaults 512 MiB and 128 MiB.
+	MaxSendMessageLength    int64 `yaml:"maxSendMessageLength"`
+	MaxReceiveMessageLength int64 `yaml:"maxReceiveMessageLength"`
+	// Enabled is medusa.ini's [grpc] enabled. It only tells Medusa to run
+	// as a gRPC service; `cassette serve` serves whatever it says, and
+	// notes a false value.
+	Enabled *bool `yaml:"-"`
+}
+
+// The grpc: defaults, Medusa's.
+const (
+	DefaultGRPCPort             = 50051
+	DefaultGRPCMaxSendLength    = 512 << 20
+	DefaultGRPCMaxReceiveLength = 128 << 20
+)
+
+// ListenPort is Port, or 50051 when unset.
+func (g GRPC) ListenPort() int {
+	if g.Port == 0 {
+		return DefaultGRPCPort
+	}
+	return g.Port
+}
+
+// SendLimit is MaxSendMessageLength, or 512 MiB when unset.
+func (g GRPC) SendLimit() int {
+	if g.MaxSendMessageLength == 0 {
+		return DefaultGRPCMaxSendLength
+	}
+	return int(g.MaxSendMessageLength)
+}
+
+// ReceiveLimit is MaxReceiveMessageLength, or 128 MiB when unset.
+func (g GRPC) ReceiveLimit() int {
+	if g.MaxReceiveMessageLength == 0 {
+		return DefaultGRPCMaxReceiveLength
+	}
+	return int(g.MaxReceiveMessageLength)
+}
+
+// TLS reports whether the service uses TLS (tlsCert and tlsKey set).
+func (g GRPC) TLS() bool { return g.TLSCert != "" && g.TLSKey != "" }
+
+// MutualTLS reports whether clients must present a certificate signed by
+// CACert (caCert, tlsCert and tlsKey all set).
+func (g GRPC) MutualTLS() bool { return g.TLS() && g.CACert != "" }
 
 // StorageProviders returns the storageProvider values cassette knows, mem
 // (in-memory, for tests) included.

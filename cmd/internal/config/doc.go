@@ -3,13 +3,14 @@
 // One loader reads the three shapes operators already have:
 //
 //   - cassette YAML: a storageProperties map (named as in Mission Control's
-//     MedusaConfiguration), a cassandra map and cacheDir;
+//     MedusaConfiguration), a cassandra map, cacheDir and a grpc map (how
+//     `cassette serve` listens);
 //   - a Kubernetes manifest (MedusaConfiguration, MissionControlCluster or
 //     K8ssandraCluster), possibly one document of a multi-document stream, from
 //     which the storageProperties are taken;
-//   - Medusa's medusa.ini, whose [storage] and [cassandra] keys are mapped to
-//     the same fields, reading data_file_directories from the cassandra.yaml
-//     that [cassandra] config_file names.
+//   - Medusa's medusa.ini, whose [storage], [cassandra] and [grpc] keys are
+//     mapped to the same fields, reading data_file_directories from the
+//     cassandra.yaml that [cassandra] config_file names.
 //
 // Load parses and reports unknown keys (with a did-you-mean suggestion) but
 // neither applies defaults nor validates: the command applies its flag

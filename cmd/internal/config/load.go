@@ -89,6 +89,7 @@ func (l *loader) finish(cfg *Config) {
 	for _, p := range []*string{
 		&sp.CredentialsFile, &sp.CABundle, &sp.BasePath, &cfg.CacheDir,
 		&cfg.Cassandra.TokensFile, &cfg.Cassandra.Nodetool.PasswordFile, &cfg.Cassandra.CQLPasswordFile,
+		&cfg.GRPC.CACert, &cfg.GRPC.TLSCert, &cfg.GRPC.TLSKey,
 	} {
 		*p = l.resolvePath(base, *p)
 	}

@@ -471,3 +471,73 @@ func TestMedusaINIManyUnknownKeys(t *testing.T) {
 		t.Errorf("%d notes, last %q", len(cfg.Notes), cfg.Notes[len(cfg.Notes)-1])
 	}
 }
+
+func TestLoadGRPC(t *testing.T) {
+	l := testLoader(t, "")
+	ini := writeFile(t, "medusa.ini", `[storage]
+storage_provider = local
+bucket_name = b
+base_path = /backups
+
+[grpc]
+enabled = True
+port = 50052
+ca_cert = /etc/certificates/grpc-server-certs/ca.crt
+tls_cert = certs/tls.crt
+tls_key = /etc/certificates/grpc-server-certs/tls.key
+max_send_message_length = 536870912
+max_receive_message_length = 64MiB
+`)
+	cfg, err := l.load(ini)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := GRPC{Enabled: ptr(true), Port: 50052, CACert: "/etc/certificates/grpc-server-certs/ca.crt",
+		TLSCert: filepath.Join(filepath.Dir(ini), "certs", "tls.crt"), TLSKey: "/etc/certificates/grpc-server-certs/tls.key",
+		MaxSendMessageLength: 512 << 20, MaxReceiveMessageLength: 64 << 20}
+	if !reflect.DeepEqual(cfg.GRPC, want) {
+		t.Errorf("[grpc]:\n got %+v\nwant %+v", cfg.GRPC, want)
+	}
+	if len(cfg.Notes) != 0 || !cfg.GRPC.MutualTLS() {
+		t.Errorf("notes %q, mutual TLS %v", cfg.Notes, cfg.GRPC.MutualTLS())
+	}
+
+	// [DEFAULT] keys do not make a [grpc] section appear; a bad value and
+	// an unknown key are reported by their medusa.ini names.
+	cfg, err = l.parse("/x/medusa.ini", []byte("[DEFAULT]\nport = 9000\n[storage]\nstorage_provider = mem\n"))
+	if err != nil || cfg.GRPC.Port != 0 {
+		t.Errorf("[DEFAULT] port reached grpc: %+v %v", cfg.GRPC, err)
+	}
+	_, err = l.parse("/x/medusa.ini", []byte("[storage]\nstorage_provider = mem\n[grpc]\nport = fifty\n"))
+	if err == nil || !strings.Contains(err.Error(), `/x/medusa.ini:4: [grpc] port = "fifty" is not a whole number`) {
+		t.Errorf("bad port: %v", err)
+	}
+	cfg, err = l.parse("/x/medusa.ini", []byte("[storage]\nstorage_provider = mem\n[grpc]\ntls_crt = /c\n"))
+	if err != nil || len(cfg.Notes) != 1 || !strings.Contains(cfg.Notes[0], `[grpc] tls_crt is not a key cassette knows; ignored (did you mean "tls_cert"?)`) {
+		t.Errorf("unknown [grpc] key: %q %v", cfg.Notes, err)
+	}
+
+	yml := writeFile(t, "cassette.yaml", `storageProperties:
+  storageProvider: mem
+grpc:
+  port: 50053
+  caCert: ca.crt
+  tlsCert: /tls.crt
+  tlsKey: /tls.key
+  maxSendMessageLength: 256MiB
+  maxReceiveMessageLength: 1048576
+`)
+	cfg, err = l.load(yml)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = GRPC{Port: 50053, CACert: filepath.Join(filepath.Dir(yml), "ca.crt"), TLSCert: "/tls.crt", TLSKey: "/tls.key",
+		MaxSendMessageLength: 256 << 20, MaxReceiveMessageLength: 1 << 20}
+	if !reflect.DeepEqual(cfg.GRPC, want) {
+		t.Errorf("grpc:\n got %+v\nwant %+v", cfg.GRPC, want)
+	}
+	_, err = l.parse("/x/c.yaml", []byte("storageProperties:\n  storageProvider: mem\ngrpc:\n  tls_cert: /c\n"))
+	if err == nil || !strings.Contains(err.Error(), `/x/c.yaml:4: unknown grpc key "tls_cert" (did you mean "tlsCert"?)`) {
+		t.Errorf("medusa.ini spelling in YAML: %v", err)
+	}
+}

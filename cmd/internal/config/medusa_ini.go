@@ -88,6 +88,28 @@ var medusaCassandraKeys = map[string]iniKey{
 	"cql_password":                {yaml: "cassandra.cqlPassword", secret: true, set: setSecret(func(c *Config) *providers.Secret { return &c.Cassandra.CQLPassword })},
 }
 
+func setInt64(f func(c *Config) *int64) iniSetter {
+	return func(c *Config, v string) error {
+		x, err := parseInt(v, true, 64)
+		if err != nil {
+			return err
+		}
+		*f(c) = x
+		return nil
+	}
+}
+
+// medusaGRPCKeys maps medusa.ini [grpc] keys (`cassette serve`).
+var medusaGRPCKeys = map[string]iniKey{
+	"enabled":                    {yaml: "grpc.enabled", set: setBool(func(c *Config) **bool { return &c.GRPC.Enabled })},
+	"port":                       {yaml: "grpc.port", set: setInt(func(c *Config) *int { return &c.GRPC.Port })},
+	"ca_cert":                    {yaml: "grpc.caCert", set: setString(func(c *Config) *string { return &c.GRPC.CACert })},
+	"tls_cert":                   {yaml: "grpc.tlsCert", set: setString(func(c *Config) *string { return &c.GRPC.TLSCert })},
+	"tls_key":                    {yaml: "grpc.tlsKey", set: setString(func(c *Config) *string { return &c.GRPC.TLSKey })},
+	"max_send_message_length":    {yaml: "grpc.maxSendMessageLength", set: setInt64(func(c *Config) *int64 { return &c.GRPC.MaxSendMessageLength })},
+	"max_receive_message_length": {yaml: "grpc.maxReceiveMessageLength", set: setInt64(func(c *Config) *int64 { return &c.GRPC.MaxReceiveMessageLength })},
+}
+
 // medusaIgnored are Medusa keys that configure Medusa's own machinery and
 // have no cassette meaning. They are skipped silently, except where the
 // value changes behaviour an operator relies on: then a note says so.
@@ -127,9 +149,9 @@ var medusaIgnored = map[string]map[string]string{
 }
 
 // parseMedusaINI maps a medusa.ini file onto a Config. Sections other than
-// [storage] and [cassandra] are Medusa's own and are skipped; unknown keys
-// in those two become notes (a newer Medusa may add keys, and a file that
-// Medusa accepts must load).
+// [storage], [cassandra] and [grpc] are Medusa's own and are skipped; unknown
+// keys in those three become notes (a newer Medusa may add keys, and a file
+// that Medusa accepts must load).
 func (l *loader) parseMedusaINI(path string, data []byte) (*Config, error) {
 	f, err := parseINI(path, data)
 	if err != nil {
@@ -155,6 +177,13 @@ func (l *loader) parseMedusaINI(path string, data []byte) (*Config, error) {
 	}
 	if configFile != nil && configFile.value != "" {
 		if err := l.readCassandraYAML(cfg, configFile); err != nil {
+			return nil, err
+		}
+	}
+	// Like configparser, a section that is not there has no keys, not even
+	// [DEFAULT]'s.
+	if f.section("grpc") != nil {
+		if err := applyINI(cfg, f, "grpc", medusaGRPCKeys, nil); err != nil {
 			return nil, err
 		}
 	}
@@ -238,7 +267,7 @@ func iniName(yamlPath string) string {
 	for _, t := range []struct {
 		section string
 		keys    map[string]iniKey
-	}{{"storage", medusaStorageKeys}, {"cassandra", medusaCassandraKeys}} {
+	}{{"storage", medusaStorageKeys}, {"cassandra", medusaCassandraKeys}, {"grpc", medusaGRPCKeys}} {
 		for name, k := range t.keys {
 			if k.yaml == yamlPath {
 				return "[" + t.section + "] " + name

@@ -182,6 +182,8 @@ func genConfig(t *rapid.T) *Config {
 			CQLUsername: text.Draw(t, "cqluser"), CQLPasswordFile: optPath.Draw(t, "cqlpwf"),
 		},
 		CacheDir: optPath.Draw(t, "cache"),
+		GRPC: GRPC{Port: nat.Draw(t, "grpcport"), CACert: optPath.Draw(t, "grpcca"), TLSCert: optPath.Draw(t, "grpccert"), TLSKey: optPath.Draw(t, "grpckey"),
+			MaxSendMessageLength: int64(nat.Draw(t, "grpcsend")), MaxReceiveMessageLength: int64(nat.Draw(t, "grpcrecv"))},
 	}
 }
 
@@ -199,7 +201,7 @@ func TestYAMLRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatalf("reload: %v\n%s", err, out)
 		}
-		if !reflect.DeepEqual(got.Storage, c.Storage) || !reflect.DeepEqual(got.Cassandra, c.Cassandra) || got.CacheDir != c.CacheDir {
+		if !reflect.DeepEqual(got.Storage, c.Storage) || !reflect.DeepEqual(got.Cassandra, c.Cassandra) || got.CacheDir != c.CacheDir || got.GRPC != c.GRPC {
 			t.Fatalf("round trip changed the configuration\n got %#v\nwant %#v\n%s", got, c, out)
 		}
 	})

@@ -37,7 +37,7 @@ var s3Kinds = map[string]bool{"s3": true, "s3_compatible": true, "s3_rgw": true}
 // *Error naming the file and the key in the file's own spelling, and what
 // to do; it matches ErrInvalid. Call it after ApplyDefaults.
 func (c *Config) Validate() error {
-	for _, check := range []func() error{c.validateStorage, c.validateLimits, c.validateCassandra} {
+	for _, check := range []func() error{c.validateStorage, c.validateLimits, c.validateCassandra, c.validateGRPC} {
 		if err := check(); err != nil {
 			return err
 		}
@@ -194,6 +194,48 @@ func (c *Config) validateCassandra() error {
 			k := c.cassandraKey("excludeKeyspaces")
 			return c.fail(k, "keyspace %q is both in %s and in %s; remove it from one", ks, c.cassandraKey("keyspaces"), k)
 		}
+	}
+	return nil
+}
+
+// grpcKey names a grpc key as Source spells it.
+func (c *Config) grpcKey(name string) string {
+	path := "grpc." + name
+	if c.Format == FormatMedusaINI {
+		if n := iniName(path); n != "" {
+			return n
+		}
+	}
+	return path
+}
+
+// maxMessageLength bounds the gRPC message limits: protobuf messages are
+// smaller than 2 GiB.
+const maxMessageLength = 1<<31 - 1
+
+// validateGRPC checks the grpc section (`cassette serve`).
+func (c *Config) validateGRPC() error {
+	g := c.GRPC
+	if g.Port < 0 || g.Port > 65535 {
+		k := c.grpcKey("port")
+		return c.fail(k, "%s %d is out of range; use 1-65535, or leave it unset for the default (%d)", k, g.Port, DefaultGRPCPort)
+	}
+	for _, l := range []struct {
+		name string
+		v    int64
+		def  int
+	}{{"maxSendMessageLength", g.MaxSendMessageLength, DefaultGRPCMaxSendLength}, {"maxReceiveMessageLength", g.MaxReceiveMessageLength, DefaultGRPCMaxReceiveLength}} {
+		if l.v < 0 || l.v > maxMessageLength {
+			k := c.grpcKey(l.name)
+			return c.fail(k, "%s %d is out of range; use 1 byte to 2GiB-1, or leave it unset for the default (%d MiB)", k, l.v, l.def>>20)
+		}
+	}
+	cert, key, ca := c.grpcKey("tlsCert"), c.grpcKey("tlsKey"), c.grpcKey("caCert")
+	switch {
+	case (g.TLSCert == "") != (g.TLSKey == ""):
+		return c.fail(cert, "only one of %s and %s is set; TLS needs both the certificate and its key (or neither for plain text)", cert, key)
+	case g.CACert != "" && g.TLSCert == "":
+		return c.fail(ca, "%s is set without %s and %s; mutual TLS needs all three (or drop %s for plain text)", ca, cert, key, ca)
 	}
 	return nil
 }

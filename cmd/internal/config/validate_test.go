@@ -70,6 +70,20 @@ func TestValidate(t *testing.T) {
 		}, "config.yaml: spec.k8ssandra.medusa.storageProperties.bucketName is not set"},
 		{"ini key names", func(c *Config) { c.Format, c.storagePath, c.Storage.BucketName = FormatMedusaINI, "[storage]", "" },
 			"config.yaml: [storage] bucket_name is not set"},
+		{"grpc defaults", func(c *Config) { c.GRPC = GRPC{} }, ""},
+		{"grpc mtls", func(c *Config) { c.GRPC = GRPC{Port: 50052, CACert: "/ca", TLSCert: "/c", TLSKey: "/k"} }, ""},
+		{"grpc tls without client certificates", func(c *Config) { c.GRPC = GRPC{TLSCert: "/c", TLSKey: "/k"} }, ""},
+		{"grpc port", func(c *Config) { c.GRPC.Port = 70000 }, "config.yaml: grpc.port 70000 is out of range; use 1-65535, or leave it unset for the default (50051)"},
+		{"grpc negative port", func(c *Config) { c.GRPC.Port = -1 }, "grpc.port -1 is out of range"},
+		{"grpc send limit", func(c *Config) { c.GRPC.MaxSendMessageLength = -1 }, "grpc.maxSendMessageLength -1 is out of range"},
+		{"grpc receive limit", func(c *Config) { c.GRPC.MaxReceiveMessageLength = 4 << 30 }, "grpc.maxReceiveMessageLength 4294967296 is out of range"},
+		{"grpc cert without key", func(c *Config) { c.GRPC.TLSCert = "/c" },
+			"only one of grpc.tlsCert and grpc.tlsKey is set; TLS needs both"},
+		{"grpc key without cert", func(c *Config) { c.GRPC.TLSKey = "/k" }, "only one of grpc.tlsCert and grpc.tlsKey is set"},
+		{"grpc ca alone", func(c *Config) { c.GRPC.CACert = "/ca" },
+			"grpc.caCert is set without grpc.tlsCert and grpc.tlsKey; mutual TLS needs all three"},
+		{"ini key names grpc", func(c *Config) { c.Format, c.GRPC.TLSCert = FormatMedusaINI, "/c" },
+			"only one of [grpc] tls_cert and [grpc] tls_key is set"},
 		{"ini key names cassandra", func(c *Config) {
 			c.Format, c.Cassandra.Nodetool.Password, c.Cassandra.Nodetool.PasswordFile = FormatMedusaINI, "pw", "/f"
 		}, "both [cassandra] nodetool_password and [cassandra] nodetool_password_file_path are set"},
@@ -96,6 +110,21 @@ func TestValidate(t *testing.T) {
 				t.Errorf("error is not one line: %q", err)
 			}
 		})
+	}
+}
+
+func TestGRPCDefaults(t *testing.T) {
+	var g GRPC
+	if g.ListenPort() != 50051 || g.SendLimit() != 512<<20 || g.ReceiveLimit() != 128<<20 || g.TLS() || g.MutualTLS() {
+		t.Errorf("defaults: port %d send %d receive %d tls %v mtls %v", g.ListenPort(), g.SendLimit(), g.ReceiveLimit(), g.TLS(), g.MutualTLS())
+	}
+	g = GRPC{Port: 9090, MaxSendMessageLength: 1 << 20, MaxReceiveMessageLength: 2 << 20, TLSCert: "/c", TLSKey: "/k"}
+	if g.ListenPort() != 9090 || g.SendLimit() != 1<<20 || g.ReceiveLimit() != 2<<20 || !g.TLS() || g.MutualTLS() {
+		t.Errorf("set values: %+v", g)
+	}
+	g.CACert = "/ca"
+	if !g.MutualTLS() {
+		t.Error("caCert + tlsCert + tlsKey is not mutual TLS")
 	}
 }
 

@@ -182,7 +182,7 @@ func sectionLabel(section string) string {
 var secretType = reflect.TypeFor[providers.Secret]()
 
 // sizeKeys are integer keys that also accept a unit (64MiB).
-var sizeKeys = map[string]bool{"multipartPartSize": true}
+var sizeKeys = map[string]bool{"multipartPartSize": true, "maxSendMessageLength": true, "maxReceiveMessageLength": true}
 
 // decodeValue decodes one value into field f. path names it in messages;
 // key is its last element.

@@ -66,7 +66,16 @@ var cassandraAliases = map[string]string{
 }
 
 // topLevelKeys are the cassette YAML keys that are not storage keys.
-var topLevelKeys = []string{"storageProperties", "storage", "cassandra", "cacheDir"}
+var topLevelKeys = []string{"storageProperties", "storage", "cassandra", "cacheDir", "grpc"}
+
+// grpcAliases map medusa.ini [grpc] spellings to grpc: keys.
+var grpcAliases = map[string]string{
+	"ca_cert":                    "caCert",
+	"tls_cert":                   "tlsCert",
+	"tls_key":                    "tlsKey",
+	"max_send_message_length":    "maxSendMessageLength",
+	"max_receive_message_length": "maxReceiveMessageLength",
+}
 
 // parseYAML reads cassette YAML or a (multi-document) manifest stream.
 func parseYAML(path string, data []byte) (*Config, error) {
@@ -185,6 +194,8 @@ func (d *decoder) cassetteDoc(root *yaml.Node, cfg *Config) error {
 			return d.decodeStruct(val, reflect.ValueOf(&cfg.Cassandra).Elem(), "cassandra", nil, cassandraAliases)
 		case "cacheDir":
 			return d.decodeValue(val, reflect.ValueOf(&cfg.CacheDir).Elem(), "cacheDir", key)
+		case "grpc":
+			return d.decodeStruct(val, reflect.ValueOf(&cfg.GRPC).Elem(), "grpc", nil, grpcAliases)
 		}
 		_, isField := fields[key]
 		if isField || isStorageExtra(key) {

@@ -1,0 +1,185 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/cassette-backup/cassette/cmd/internal/medusapb"
+	"github.com/cassette-backup/cassette/engine"
+)
+
+// backupFunc runs one node backup of this node: name, type ("full" or
+// "differential"), with progress reported to pr.
+type backupFunc func(ctx context.Context, name, typ string, pr engine.Progress) (*engine.BackupResult, error)
+
+// backupJob is a backup this server accepted. Its fields other than done
+// are guarded by backupJobs.mu.
+type backupJob struct {
+	name, typ         string
+	started, finished time.Time
+	status            medusapb.StatusType
+	err               error
+	done              chan struct{} // closed when the backup ended
+}
+
+// backupJobs is the in-memory registry of accepted backups: a backup answers
+// IN_PROGRESS from the moment AsyncBackup accepts it, before it has written
+// anything, and one backup runs at a time on the node.
+type backupJobs struct {
+	mu      sync.Mutex
+	byName  map[string]*backupJob
+	running *backupJob
+
+	ctx    context.Context // backups run under it; cancelled by stop
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	now    func() time.Time
+}
+
+// maxFinishedJobs bounds the registry: older finished backups are answered
+// from the repository.
+const maxFinishedJobs = 1000
+
+func newBackupJobs(now func() time.Time) *backupJobs {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &backupJobs{byName: map[string]*backupJob{}, ctx: ctx, cancel: cancel, now: now}
+}
+
+// jobState is a copy of a job's state, safe to read without the lock.
+type jobState struct {
+	name, typ         string
+	started, finished time.Time
+	status            medusapb.StatusType
+	err               error
+}
+
+func (j *backupJob) state() jobState {
+	return jobState{name: j.name, typ: j.typ, started: j.started, finished: j.finished, status: j.status, err: j.err}
+}
+
+// lookup returns the state of backup name when this server knows it.
+func (b *backupJobs) lookup(name string) (jobState, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	j, ok := b.byName[name]
+	if !ok {
+		return jobState{}, false
+	}
+	return j.state(), true
+}
+
+// forget drops a finished backup (deleted from the repository).
+func (b *backupJobs) forget(name string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if j := b.byName[name]; j != nil && j != b.running {
+		delete(b.byName, name)
+	}
+}
+
+// idle reports whether no backup runs.
+func (b *backupJobs) idle() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.running == nil
+}
+
+// runningName returns the backup that runs, or "".
+func (b *backupJobs) runningName() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.running == nil {
+		return ""
+	}
+	return b.running.name
+}
+
+// start runs backup name in the background with run, unless it already
+// runs (or succeeded) here: then it returns that job. Another backup
+// running is a FailedPrecondition error naming it. onEnd is called once the
+// backup ended, before waiters are released.
+func (b *backupJobs) start(name, typ string, run func(ctx context.Context) (*engine.BackupResult, error),
+	onEnd func(*engine.BackupResult, error)) (*backupJob, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if j := b.byName[name]; j != nil && (j.status == medusapb.StatusType_SUCCESS || j == b.running) {
+		return j, nil
+	}
+	if r := b.running; r != nil {
+		return nil, status.Errorf(codes.FailedPrecondition,
+			"backup %q is running on this node (started %s); one backup runs at a time: wait until BackupStatus says it finished, then start %q",
+			r.name, statusTime(r.started), name)
+	}
+	if b.ctx.Err() != nil {
+		return nil, status.Error(codes.Unavailable, "the server is shutting down; start the backup again once it is back")
+	}
+	j := &backupJob{name: name, typ: typ, started: b.now(), status: medusapb.StatusType_IN_PROGRESS, done: make(chan struct{})}
+	b.prune()
+	b.byName[name] = j
+	b.running = j
+	b.wg.Add(1)
+	go func() {
+		defer b.wg.Done()
+		res, err := run(b.ctx)
+		onEnd(res, err)
+		b.mu.Lock()
+		j.finished = b.now()
+		if err != nil {
+			j.status, j.err = medusapb.StatusType_FAILED, err
+		} else {
+			j.status = medusapb.StatusType_SUCCESS
+			j.started, j.finished = res.Header.Started, res.Header.Finished
+		}
+		b.running = nil
+		b.mu.Unlock()
+		close(j.done)
+	}()
+	return j, nil
+}
+
+// prune drops the oldest finished jobs beyond maxFinishedJobs (b.mu held).
+func (b *backupJobs) prune() {
+	for len(b.byName) >= maxFinishedJobs {
+		var oldest *backupJob
+		for _, j := range b.byName {
+			if j != b.running && (oldest == nil || j.started.Before(oldest.started)) {
+				oldest = j
+			}
+		}
+		if oldest == nil {
+			return
+		}
+		delete(b.byName, oldest.name)
+	}
+}
+
+// stop cancels the running backup (it records its failure and clears its
+// snapshot) and waits for it to end, at most wait.
+func (b *backupJobs) stop(wait time.Duration) error {
+	b.cancel()
+	done := make(chan struct{})
+	go func() {
+		b.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-time.After(wait):
+		return fmt.Errorf("backup %q did not stop within %s after being cancelled", b.runningName(), wait)
+	}
+}
+
+// statusTime is how BackupStatus writes times: "YYYY-MM-DD HH:MM:SS", UTC;
+// "" for the zero time.
+func statusTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.DateTime)
+}

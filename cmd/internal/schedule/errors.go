@@ -1,0 +1,68 @@
+package schedule
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/cassette-backup/cassette/cmd/internal/suggest"
+)
+
+// Sentinel errors of the package.
+var (
+	// ErrInvalid marks a schedules file that cannot be used as written:
+	// bad YAML, a bad cron expression, unknown values. Every *Error matches
+	// it, so the command can map it to its usage exit code.
+	ErrInvalid = errors.New("invalid schedules")
+	// ErrBadState marks a state file that cannot be read (not JSON, or a
+	// newer format). The file is only a record: moving it aside loses the
+	// history, not a backup.
+	ErrBadState = errors.New("unreadable schedule state")
+	// ErrInterrupted is what Scheduler.Run returns when it had to cancel
+	// running runs because the shutdown grace was over. It wraps
+	// context.Canceled too.
+	ErrInterrupted = errors.New("scheduled runs interrupted by shutdown")
+	// ErrLocked means another scheduler holds the state file's lock.
+	ErrLocked = errors.New("another cassette schedule process runs for this node")
+)
+
+// Error is one problem in a schedules file, as one line: "file:line: what is
+// wrong; what to do" (the line is omitted when unknown).
+type Error struct {
+	File string
+	Line int
+	Msg  string
+}
+
+// Error returns the one-line message.
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString(e.File)
+	if e.Line > 0 {
+		fmt.Fprintf(&b, ":%d", e.Line)
+	}
+	b.WriteString(": ")
+	b.WriteString(e.Msg)
+	return oneLine(b.String())
+}
+
+// Is reports whether target is ErrInvalid.
+func (e *Error) Is(target error) bool { return target == ErrInvalid }
+
+func errorf(file string, line int, format string, args ...any) *Error {
+	return &Error{File: file, Line: line, Msg: fmt.Sprintf(format, args...)}
+}
+
+// didYouMean returns ` (did you mean "x"?)` when one of known is close to
+// word, and "" otherwise.
+func didYouMean(word string, known []string) string {
+	if s := suggest.Closest(word, known); s != "" {
+		return fmt.Sprintf(" (did you mean %q?)", s)
+	}
+	return ""
+}
+
+// oneLine keeps a message on one line whatever a file holds.
+func oneLine(s string) string {
+	return strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ").Replace(s)
+}
