@@ -78,6 +78,11 @@ type BackupOptions struct {
 	// Schema is the node's schema (DESCRIBE SCHEMA), stored beside the
 	// manifest when not empty.
 	Schema []byte
+	// Stop, when closed, asks the backup to stop early and cleanly: no new
+	// file is started, the files being read are finished, their packs are
+	// completed and indexed (so a rerun does not upload them again), and the
+	// backup fails with ErrStopped, writing no manifest.
+	Stop <-chan struct{}
 }
 
 // BackupResult is what a node backup did.
@@ -213,6 +218,11 @@ func (e *Engine) Backup(ctx context.Context, o BackupOptions) (res *BackupResult
 		e.Progress.Total(files, bytes)
 	}
 	if err := b.run(ctx); err != nil {
+		if errors.Is(err, ErrStopped) {
+			if ferr := sess.Flush(ctx); ferr != nil {
+				return nil, fmt.Errorf("%w (and indexing the finished packs failed: %v)", err, ferr)
+			}
+		}
 		return nil, err
 	}
 	if err := sess.Flush(ctx); err != nil {
@@ -311,6 +321,11 @@ func (b *nodeBackup) run(ctx context.Context) error {
 	walkErr := WalkDataDirs(gctx, b.o.DataDirs, b.o.Walk, func(sf SourceFile) error {
 		if err := gctx.Err(); err != nil {
 			return err
+		}
+		select {
+		case <-b.o.Stop:
+			return ErrStopped
+		default:
 		}
 		g.Go(func() error { return b.file(gctx, sf) })
 		return nil

@@ -19,4 +19,7 @@ var (
 	ErrUnsafePath = errors.New("unsafe path in manifest")
 	// ErrBackupExists: this node already completed a backup of that name.
 	ErrBackupExists = errors.New("backup already exists")
+	// ErrStopped: a backup was asked to stop early (BackupOptions.Stop); what
+	// it uploaded is indexed, it wrote no manifest, and a rerun finishes it.
+	ErrStopped = errors.New("backup stopped before it finished: run it again to complete it")
 )

@@ -25,6 +25,9 @@ type backupOptions struct {
 	snapshot, existingSnapshot string
 	keepSnapshot               bool
 	keyspaces, excludeKS       []string
+	// stop, when closed, ends the backup early and cleanly (schedules'
+	// SIGTERM): see engine.BackupOptions.Stop.
+	stop <-chan struct{}
 }
 
 func newBackupCommand() *cli.Command {
@@ -151,7 +154,7 @@ func (s *session) backup(ctx context.Context, o *backupOptions, pr engine.Progre
 	return eng.Backup(ctx, engine.BackupOptions{
 		Name: o.name, Node: o.node, Type: o.typ, DataDirs: dirs, Workers: o.workers, Identity: identity, Expected: expected,
 		Walk:     engine.WalkOptions{IncludeSnapshotDirs: o.snapshots, Filter: filter},
-		Snapshot: snap, Schema: schema,
+		Snapshot: snap, Schema: schema, Stop: o.stop,
 	})
 }
 

@@ -146,6 +146,7 @@ func runScheduleRun(c *cli.Context, o scheduleRunOptions) error {
 	if err != nil {
 		return err
 	}
+	runner.stopping = sch.Stopping()
 	printScheduleStart(c.App.Writer, schedules, node, path, so.Clock)
 	stopWatch := abortOnSecondSignal(c.Context, sch.Abort)
 	defer stopWatch()
@@ -242,6 +243,9 @@ type scheduleRunner struct {
 	// index and file caches under cacheDir take one writer, so overlapping
 	// runs (Allow) queue here.
 	repo chan struct{}
+	// stopping is the scheduler's: closed at shutdown, it makes a running
+	// backup finish the files it reads, index its packs and stop.
+	stopping <-chan struct{}
 }
 
 func (r *scheduleRunner) run(ctx context.Context, sc schedule.Schedule, at time.Time) (schedule.Result, error) {
@@ -259,7 +263,7 @@ func (r *scheduleRunner) run(ctx context.Context, sc schedule.Schedule, at time.
 	if sc.Operation == schedule.OpPurge {
 		return r.purge(ctx, s)
 	}
-	o := backupOptions{name: sc.BackupName(at), node: r.node, typ: sc.BackupType}
+	o := backupOptions{name: sc.BackupName(at), node: r.node, typ: sc.BackupType, stop: r.stopping}
 	var pr engine.Progress
 	if h := scheduleHooks.progress; h != nil {
 		pr = h(ctx, at)

@@ -67,6 +67,10 @@ type Scheduler struct {
 	done       chan runDone
 	abort      chan struct{}
 	abortOnce  sync.Once
+	// stopping is closed when shutdown begins: runs finish their current
+	// work early and cleanly (a backup completes the packs it has open).
+	stopping     chan struct{}
+	stoppingOnce sync.Once
 
 	mu          sync.Mutex // guards state
 	state       *State
@@ -117,13 +121,17 @@ func New(o Options) (*Scheduler, error) {
 	}
 	st.Format, st.Node = StateFormat, o.Node
 	s := &Scheduler{o: o, clock: o.Clock, log: o.Log, state: st,
-		done: make(chan runDone, o.MaxRunning), abort: make(chan struct{})}
+		done: make(chan runDone, o.MaxRunning), abort: make(chan struct{}), stopping: make(chan struct{})}
 	s.runCtx, s.cancelRuns = context.WithCancel(context.Background())
 	for _, sch := range o.Schedules {
 		s.entries = append(s.entries, &entry{sch: sch})
 	}
 	return s, nil
 }
+
+// Stopping is closed when the scheduler starts shutting down; a run should
+// then stop at its next clean point instead of using the whole grace.
+func (s *Scheduler) Stopping() <-chan struct{} { return s.stopping }
 
 // Status returns a copy of the state as it is now.
 func (s *Scheduler) Status() *State {

@@ -9,6 +9,7 @@ import (
 // shutdown lets running runs finish within the grace (none when aborted),
 // cancels them after it, and waits at most AbandonAfter more.
 func (s *Scheduler) shutdown(aborted bool) error {
+	s.stoppingOnce.Do(func() { close(s.stopping) })
 	now := s.now()
 	s.mu.Lock()
 	for _, e := range s.entries {
