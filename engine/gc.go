@@ -100,8 +100,15 @@ func (e *Engine) GC(ctx context.Context, o GCOptions) (*GCResult, error) {
 	if err := e.mark(ctx, marks, res); err != nil {
 		return nil, err
 	}
-	live, err := marks.livePerPack()
+	live, liveBlobs, err := marks.livePerPack()
 	if err != nil {
+		return nil, err
+	}
+	indexedBlobs := map[index.ID]int{}
+	if err := e.Repo.Cache().ForEachBlob(func(ent index.Entry) error {
+		indexedBlobs[ent.Pack]++
+		return nil
+	}); err != nil {
 		return nil, err
 	}
 
@@ -122,8 +129,13 @@ func (e *Engine) GC(ctx context.Context, o GCOptions) (*GCResult, error) {
 		}
 		lb := live[id]
 		young := now.Sub(oi.ModTime) < o.Grace
+		// A pack whose indexed blobs are all live has nothing to free:
+		// repacking it would rewrite the same blobs (its header and trailer
+		// count against it, so a pack of small blobs would be rewritten by
+		// every run).
+		allLive := liveBlobs[id] == indexedBlobs[id]
 		switch {
-		case lb > 0 && (o.RepackBelow < 0 || float64(lb) >= o.RepackBelow*float64(info.Size)):
+		case lb > 0 && (o.RepackBelow < 0 || allLive || float64(lb) >= o.RepackBelow*float64(info.Size)):
 			keep[id] = true
 		case young:
 			keep[id] = true
@@ -517,13 +529,14 @@ func (m *markSet) forEachLive(pack index.ID, fn func(index.Entry)) error {
 	})
 }
 
-// livePerPack sums the stored bytes of marked blobs per pack. One number
-// per pack: memory grows with packs (a few per GiB), not with blobs.
-func (m *markSet) livePerPack() (map[index.ID]uint64, error) {
-	out := map[index.ID]uint64{}
+// livePerPack sums the stored bytes and counts the marked blobs per pack.
+// Numbers per pack: memory grows with packs (a few per GiB), not with blobs.
+func (m *markSet) livePerPack() (map[index.ID]uint64, map[index.ID]int, error) {
+	bytes, blobs := map[index.ID]uint64{}, map[index.ID]int{}
 	err := m.forEach(func(ent index.Entry) error {
-		out[ent.Pack] += ent.Length
+		bytes[ent.Pack] += ent.Length
+		blobs[ent.Pack]++
 		return nil
 	})
-	return out, err
+	return bytes, blobs, err
 }
