@@ -193,9 +193,13 @@ func (e *Engine) Backup(ctx context.Context, o BackupOptions) (res *BackupResult
 		}
 	}()
 
-	tmp, err := os.CreateTemp(e.CacheDir, "manifest-*.tmp")
+	scratch, err := e.tmpDir()
 	if err != nil {
-		return nil, fmt.Errorf("create manifest staging file in %s: %w", e.CacheDir, err)
+		return nil, err
+	}
+	tmp, err := os.CreateTemp(scratch, "manifest-*.tmp")
+	if err != nil {
+		return nil, fmt.Errorf("create manifest staging file in %s: %w", scratch, err)
 	}
 	defer os.Remove(tmp.Name())
 	defer tmp.Close()

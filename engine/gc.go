@@ -92,7 +92,11 @@ func (e *Engine) GC(ctx context.Context, o GCOptions) (*GCResult, error) {
 	}
 	res.PacksTotal = len(packs)
 
-	marks, err := newMarkSet(e.CacheDir)
+	scratch, err := e.tmpDir()
+	if err != nil {
+		return nil, err
+	}
+	marks, err := newMarkSet(scratch)
 	if err != nil {
 		return nil, err
 	}
@@ -269,11 +273,29 @@ func (e *Engine) mark(ctx context.Context, m *markSet, res *GCResult) error {
 				return add(*f.Chunk)
 			}
 			for _, l := range f.Lists {
-				if err := add(l); err != nil {
+				// An unchanged SSTable names the same content list in
+				// every backup: a list already marked had its chunks
+				// marked too, so it is not read again (one read per
+				// distinct list, not per list per manifest).
+				ent, err := e.Repo.Lookup(l)
+				if err != nil {
+					return add(l) // reports the damage
+				}
+				seen, err := m.marked(ent)
+				if err != nil {
+					return err
+				}
+				if seen {
+					continue
+				}
+				if err := m.add(ent); err != nil {
+					return err
+				}
+				if err := e.Repo.ChunkIDs(ctx, chunkstore.Content{Lists: []index.ID{l}}, add); err != nil {
 					return err
 				}
 			}
-			return e.Repo.ChunkIDs(ctx, f.Content, add)
+			return nil
 		})
 		sm.Close()
 		if err != nil {
@@ -292,7 +314,11 @@ func (e *Engine) mark(ctx context.Context, m *markSet, res *GCResult) error {
 // supersedes, and returns how many it wrote.
 func (e *Engine) writeConsolidated(ctx context.Context, keep map[index.ID]bool, superseded []index.ID, indexed func(index.Entry) (bool, error)) (int, error) {
 	// Group the cache's entries of kept packs by pack, on disk.
-	tmp, err := newMarkSet(e.CacheDir)
+	scratch, err := e.tmpDir()
+	if err != nil {
+		return 0, err
+	}
+	tmp, err := newMarkSet(scratch)
 	if err != nil {
 		return 0, err
 	}
@@ -512,6 +538,14 @@ func (m *markSet) has(ent index.Entry) (bool, error) {
 		return nil
 	})
 	return found, err
+}
+
+// marked reports whether ent was added, flushed or not.
+func (m *markSet) marked(ent index.Entry) (bool, error) {
+	if _, ok := m.buf[markKey(ent)]; ok {
+		return true, nil
+	}
+	return m.has(ent)
 }
 
 // forEachLive walks the marked entries of one pack.

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/cassette-backup/cassette/providers"
 )
 
@@ -116,6 +118,24 @@ func (e *Engine) Purge(ctx context.Context, o PurgeOptions) (*PurgeResult, error
 		if err := e.deleteNodeBackups(ctx, doomed); err != nil {
 			return res, err
 		}
+		live := map[string]bool{}
+		gone := map[*nodeBackupObjects]bool{}
+		for _, nb := range doomed {
+			gone[nb] = true
+		}
+		for _, nb := range all {
+			if !gone[nb] {
+				live[nb.Name] = true
+			}
+		}
+		orphans, err := e.orphanSummaries(ctx, live, now, o.Grace)
+		if err == nil {
+			err = deleteBatches(ctx, e.Repo.Storage(), orphans)
+		}
+		if err != nil {
+			return res, fmt.Errorf("remove summaries of deleted backups: %w", err)
+		}
+		res.ObjectsPurged += int64(len(orphans))
 	}
 	if o.GC {
 		gc, err := e.GC(ctx, GCOptions{Grace: o.Grace, DryRun: o.DryRun})
@@ -230,11 +250,15 @@ func (e *Engine) deleteNodeBackups(ctx context.Context, list []*nodeBackupObject
 	// First make the summaries provisional, so `list` re-derives these
 	// backups from their objects if the deletion stops half-way instead of
 	// trusting a SUCCESS that is no longer true.
-	for name := range names {
+	err := forEachName(ctx, st, names, func(ctx context.Context, name string) error {
 		b, _ := json.Marshal(ClusterBackup{Name: name, Status: statusDeleting})
 		if err := st.Put(ctx, SummaryKey(name), providers.Bytes(b), providers.PutOptions{}); err != nil {
 			return fmt.Errorf("update summary of %s: %w", name, err)
 		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	if err := deleteBatches(ctx, st, manifests); err != nil {
 		return fmt.Errorf("delete manifests: %w", err)
@@ -242,14 +266,44 @@ func (e *Engine) deleteNodeBackups(ctx context.Context, list []*nodeBackupObject
 	if err := deleteBatches(ctx, st, rest); err != nil {
 		return fmt.Errorf("delete backup markers: %w", err)
 	}
-	for name := range names {
+	// Rewrite the summaries of backups that keep other nodes. A backup with
+	// no node left keeps its provisional summary, which list ignores: it
+	// is not deleted here, because a backup of that name may be starting
+	// right now and have just written its own; Purge removes summaries
+	// without objects once they are older than the grace period.
+	return forEachName(ctx, st, names, func(ctx context.Context, name string) error {
 		err := e.writeSummary(ctx, name)
-		if errors.Is(err, ErrBackupNotFound) {
-			err = st.Delete(ctx, SummaryKey(name))
-		}
-		if err != nil {
+		if err != nil && !errors.Is(err, ErrBackupNotFound) {
 			return fmt.Errorf("update summary of %s: %w", name, err)
 		}
+		return nil
+	})
+}
+
+// forEachName runs fn for every name, up to the storage's concurrency at
+// once (a purge of a year of backups touches thousands of names).
+func forEachName(ctx context.Context, st providers.Storage, names map[string]bool, fn func(context.Context, string) error) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(max(4, st.Properties().Concurrency))
+	for name := range names {
+		g.Go(func() error { return fn(gctx, name) })
 	}
-	return nil
+	return g.Wait()
+}
+
+// orphanSummaries returns the keys of summaries whose backup has no object
+// left and that are older than grace.
+func (e *Engine) orphanSummaries(ctx context.Context, live map[string]bool, now time.Time, grace time.Duration) ([]providers.Key, error) {
+	var out []providers.Key
+	err := e.Repo.Storage().List(ctx, summariesPrefix, func(oi providers.ObjectInfo) error {
+		name := strings.TrimPrefix(string(oi.Key), summariesPrefix)
+		if !live[name] && now.Sub(oi.ModTime) > grace {
+			out = append(out, oi.Key)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list backup summaries: %w", err)
+	}
+	return out, nil
 }

@@ -257,9 +257,9 @@ func (c *Cache) DropSegments(ids []ID) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	return c.db.Update(func(tx *bolt.Tx) error {
+	seqs := map[uint32]bool{}
+	err := c.db.Update(func(tx *bolt.Tx) error {
 		sb := tx.Bucket(bktSegments)
-		seqs := map[uint32]bool{}
 		for _, id := range ids {
 			if v := sb.Get(id[:]); len(v) == 4 {
 				seqs[binary.BigEndian.Uint32(v)] = true
@@ -268,23 +268,54 @@ func (c *Cache) DropSegments(ids []ID) error {
 				return err
 			}
 		}
-		for _, name := range [][]byte{bktBlobs, bktPacks} {
-			cur := tx.Bucket(name).Cursor()
-			for k, v := cur.First(); k != nil; {
-				if len(v) >= 4 && seqs[binary.BigEndian.Uint32(v)] {
-					next := append([]byte(nil), k...)
-					if err := cur.Delete(); err != nil {
-						return err
-					}
-					k, v = cur.Seek(next) // Delete moves the cursor; re-seek at the next key
-					continue
-				}
-				k, v = cur.Next()
-			}
-		}
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	// Entries go in transactions of at most dropBatch deletions: after a
+	// garbage collection most of the cache may go, and one transaction
+	// would hold every deleted page in memory. A crash between batches
+	// leaves entries whose segment is gone, which only ever makes a lookup
+	// find a blob that the next Sync drops (Sync drops by seq again).
+	for _, name := range [][]byte{bktBlobs, bktPacks} {
+		var from []byte // the next key to examine; nil: from the start
+		for finished := false; !finished; {
+			err := c.db.Update(func(tx *bolt.Tx) error {
+				b := tx.Bucket(name)
+				cur := b.Cursor()
+				k, v := cur.First()
+				if from != nil {
+					k, v = cur.Seek(from)
+				}
+				var del [][]byte
+				for ; k != nil && len(del) < dropBatch; k, v = cur.Next() {
+					if len(v) >= 4 && seqs[binary.BigEndian.Uint32(v)] {
+						del = append(del, append([]byte(nil), k...))
+					}
+				}
+				if k == nil {
+					finished = true
+				} else {
+					from = append([]byte(nil), k...)
+				}
+				for _, d := range del {
+					if err := b.Delete(d); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
+
+// dropBatch bounds the deletions of one DropSegments transaction.
+var dropBatch = 50_000 // a var for tests
 
 // Reset forgets everything (the next Sync reloads all segments).
 func (c *Cache) Reset() error {

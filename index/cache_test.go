@@ -96,3 +96,43 @@ func TestCacheRecreatesGarbage(t *testing.T) {
 	}
 	c.Close()
 }
+
+// Dropping many entries runs in several small transactions and drops
+// exactly the entries of the vanished segments.
+func TestCacheDropInBatches(t *testing.T) {
+	old := dropBatch
+	dropBatch = 7
+	defer func() { dropBatch = old }()
+	c, err := OpenCache(filepath.Join(t.TempDir(), "cache.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	a, b := testSegment(3, 20), testSegment(2, 15)
+	_, ida, _ := EncodeSegment(a)
+	_, idb, _ := EncodeSegment(b)
+	if err := c.AddSegment(ida, a); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.AddSegment(idb, b); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.DropSegments([]ID{ida}); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range a.Blobs {
+		if ok, _ := c.Has(e.ID); ok {
+			t.Fatalf("blob %s of the dropped segment survived", e.ID.Short())
+		}
+	}
+	for _, e := range b.Blobs {
+		if ok, _ := c.Has(e.ID); !ok {
+			t.Fatalf("blob %s of the kept segment was dropped", e.ID.Short())
+		}
+	}
+	n := 0
+	c.ForEachPack(func(PackInfo) error { n++; return nil })
+	if n != len(b.Packs) {
+		t.Fatalf("%d packs left, want %d", n, len(b.Packs))
+	}
+}
