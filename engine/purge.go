@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -272,12 +273,42 @@ func (e *Engine) deleteNodeBackups(ctx context.Context, list []*nodeBackupObject
 	// right now and have just written its own; Purge removes summaries
 	// without objects once they are older than the grace period.
 	return forEachName(ctx, st, names, func(ctx context.Context, name string) error {
-		err := e.writeSummary(ctx, name)
-		if err != nil && !errors.Is(err, ErrBackupNotFound) {
+		if err := e.settleSummary(ctx, name); err != nil {
 			return fmt.Errorf("update summary of %s: %w", name, err)
 		}
 		return nil
 	})
+}
+
+// settleSummary rewrites the summary of a backup some of whose node backups
+// were just deleted, until a fresh derivation matches what it wrote. Nodes
+// purging the same backup at once each delete their part: a summary derived
+// while another node's objects were still there must not stay SUCCESS once
+// they are gone. Whoever deletes last derives last, and each writer checks
+// after its write, so the last write is a true one (or provisional, which
+// list re-derives).
+func (e *Engine) settleSummary(ctx context.Context, name string) error {
+	var last []byte
+	for range 5 {
+		var b []byte
+		cb, err := e.ClusterStatus(ctx, name)
+		switch {
+		case errors.Is(err, ErrBackupNotFound):
+			b, _ = json.Marshal(ClusterBackup{Name: name, Status: statusDeleting})
+		case err != nil:
+			return err
+		default:
+			b, _ = json.Marshal(cb)
+		}
+		if bytes.Equal(b, last) {
+			return nil
+		}
+		if err := e.Repo.Storage().Put(ctx, SummaryKey(name), providers.Bytes(b), providers.PutOptions{}); err != nil {
+			return err
+		}
+		last = b
+	}
+	return nil
 }
 
 // forEachName runs fn for every name, up to the storage's concurrency at
