@@ -54,6 +54,9 @@ type PurgeResult struct {
 	BytesFreed     int64
 	ObjectsInGrace int64 // objects kept only because they are within the grace period
 	GC             *GCResult
+	// GCSkipped says why garbage collection did not run (a lock held by
+	// another process); the next purge or `cassette gc` collects.
+	GCSkipped string
 }
 
 // statusDeleting marks a summary whose backup is being deleted; it is not a
@@ -140,6 +143,13 @@ func (e *Engine) Purge(ctx context.Context, o PurgeOptions) (*PurgeResult, error
 	}
 	if o.GC {
 		gc, err := e.GC(ctx, GCOptions{Grace: o.Grace, DryRun: o.DryRun})
+		if errors.Is(err, ErrLocked) {
+			// Another node's purge is collecting, or backups run: the
+			// backups are purged, and whichever collection runs next frees
+			// their data. Not a failure of this purge.
+			res.GCSkipped = err.Error()
+			return res, nil
+		}
 		if err != nil {
 			return res, fmt.Errorf("backups purged, but garbage collection failed (the next purge or `cassette gc` finishes it): %w", err)
 		}

@@ -83,6 +83,9 @@ func runPurge(c *cli.Context) error {
 		if g := res.GC; g != nil {
 			printGC(c, g, o.DryRun)
 		}
+		if res.GCSkipped != "" {
+			fmt.Fprintf(c.App.Writer, "gc: skipped (%s); the next purge or `cassette gc` frees the data\n", res.GCSkipped)
+		}
 	}
 	return err
 }

@@ -68,6 +68,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			newGCCommand(),
 			newUnlockCommand(),
 			newScheduleCommand(),
+			newControlCommand(),
 			newServeCommand(),
 			newEntrypointCommand(),
 		},
