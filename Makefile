@@ -8,7 +8,7 @@ GOFLAGS   ?=
 # Fuzzing time per target for `make fuzz`.
 FUZZTIME  ?= 30s
 
-.PHONY: all build demo test test-short servers bench bench-harness fuzz lint clean proto bench-purge
+.PHONY: all build demo test test-short servers bench bench-harness bench-full fuzz lint clean proto bench-purge
 
 all: build
 
@@ -40,17 +40,34 @@ test-short:
 servers:
 	bash scripts/install-servers.sh all
 
-bench: build
+# The bench (bench/harness, issue 7): cassette side by side with a
+# Medusa-style one-object-per-file copy (same SDK, same concurrency) and with
+# restic and kopia when they are on PATH or in .cache/peers/bin, on MinIO at
+# 127.0.0.1 and the local provider: first backup, differential, unchanged,
+# replica, restore, purge. Writes bench/RESULTS.md and bench/results.svg.
+#   make bench          the quick run (512 MiB datasets, 10,000 small files,
+#                       restores repeated 3 times; about 5 minutes on two
+#                       cores), then the Go micro-benchmarks of the hot paths
+#   make bench-harness  the quick run alone
+#   make bench-full     4 GiB and 2 GiB datasets, 20,000 small files; takes
+#                       30 minutes or more and about 40 GiB of free disk;
+#                       writes bench/RESULTS-full.md and bench/results-full.svg
+# Extra flags: make bench BENCHFLAGS='-install-peers' builds restic and kopia
+# into .cache/peers/bin once (a few minutes); '-steps throughput,churn',
+# '-concurrency 4', '-repeat 1', '-keep' (see go run ./bench/cmd/harness -h).
+BENCHFLAGS ?=
+HARNESS    := $(GO) run ./bench/cmd/harness -cassette $(BIN) -datagen bin/datagen
+bench: bench-harness
 	$(GO) test -run '^$$' -bench . -benchmem ./chunkstore/ ./index/ ./engine/
 
-# The side-by-side bench (bench/harness): cassette against a plain
-# one-object-per-file copy with the same SDK, on MinIO at 127.0.0.1, plus
-# restic/kopia when on PATH. Writes bench/RESULTS.md. Extra flags:
-# make bench-harness BENCHFLAGS='-size 1GiB -concurrency 4'.
-BENCHFLAGS ?=
 bench-harness: build
 	bash scripts/install-servers.sh minio
-	$(GO) run ./bench/cmd/harness -cassette $(BIN) -datagen bin/datagen $(BENCHFLAGS)
+	$(HARNESS) $(BENCHFLAGS)
+
+bench-full: build
+	bash scripts/install-servers.sh minio
+	$(HARNESS) -size 4GiB -churn-size 2GiB -files 20000 -repeat 1 -step-timeout 30m -timeout 4h \
+		-results bench/RESULTS-full.md -chart bench/results-full.svg $(BENCHFLAGS)
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecodeSegment -fuzztime $(FUZZTIME) ./fuzz/

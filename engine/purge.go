@@ -71,6 +71,7 @@ type nodeBackupObjects struct {
 
 // Purge applies retention and, when asked, collects garbage.
 func (e *Engine) Purge(ctx context.Context, o PurgeOptions) (*PurgeResult, error) {
+	listed := time.Now()
 	all, err := e.listNodeBackups(ctx, "")
 	if err != nil {
 		return nil, err
@@ -132,7 +133,7 @@ func (e *Engine) Purge(ctx context.Context, o PurgeOptions) (*PurgeResult, error
 				live[nb.Name] = true
 			}
 		}
-		orphans, err := e.orphanSummaries(ctx, live, now, o.Grace)
+		orphans, err := e.orphanSummaries(ctx, live, listed, now, o.Grace)
 		if err == nil {
 			err = deleteBatches(ctx, e.Repo.Storage(), orphans)
 		}
@@ -333,12 +334,16 @@ func forEachName(ctx context.Context, st providers.Storage, names map[string]boo
 }
 
 // orphanSummaries returns the keys of summaries whose backup has no object
-// left and that are older than grace.
-func (e *Engine) orphanSummaries(ctx context.Context, live map[string]bool, now time.Time, grace time.Duration) ([]providers.Key, error) {
+// left and that are older than grace. A summary is only ever written after
+// its backup's started marker, so one written before the listing of
+// backups/ began (with a minute's margin for clock skew) whose backup had no
+// object in that listing belongs to a deleted backup, never to one that is
+// starting.
+func (e *Engine) orphanSummaries(ctx context.Context, live map[string]bool, listed, now time.Time, grace time.Duration) ([]providers.Key, error) {
 	var out []providers.Key
 	err := e.Repo.Storage().List(ctx, summariesPrefix, func(oi providers.ObjectInfo) error {
 		name := strings.TrimPrefix(string(oi.Key), summariesPrefix)
-		if !live[name] && now.Sub(oi.ModTime) > grace {
+		if !live[name] && now.Sub(oi.ModTime) > grace && oi.ModTime.Before(listed.Add(-time.Minute)) {
 			out = append(out, oi.Key)
 		}
 		return nil

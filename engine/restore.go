@@ -2,12 +2,14 @@ package engine
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -147,12 +149,18 @@ func (e *Engine) Restore(ctx context.Context, o RestoreOptions) (*RestoreResult,
 		return nil, err
 	}
 	defer m.Close()
-	r := &restorer{e: e, o: o}
+	targets := o.TargetDirs
+	if o.Target != "" {
+		targets = []string{o.Target}
+	}
+	r := &restorer{e: e, o: o, flush: &flusher{targets: targets}}
+	defer r.flush.wait()
 	if err := r.preflight(m); err != nil {
 		return nil, err
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(workers)
+	r.spawn = g.TryGo
 	var batch []*FileEntry
 	flush := func() {
 		b := batch
@@ -186,10 +194,7 @@ func (e *Engine) Restore(ctx context.Context, o RestoreOptions) (*RestoreResult,
 	if err != nil {
 		return nil, err
 	}
-	targets := o.TargetDirs
-	if o.Target != "" {
-		targets = []string{o.Target}
-	}
+	r.flush.wait()
 	for _, t := range targets {
 		if err := syncFS(t); err != nil && !os.IsNotExist(err) {
 			return nil, fmt.Errorf("restore: flush %s to disk: %w", t, err)
@@ -201,8 +206,44 @@ func (e *Engine) Restore(ctx context.Context, o RestoreOptions) (*RestoreResult,
 type restorer struct {
 	e                     *Engine
 	o                     RestoreOptions
+	flush                 *flusher
+	spawn                 func(func() error) bool // the workers' TryGo
 	files, bytes, inPlace atomic.Int64
 }
+
+// flushEvery is how many restored bytes start a background flush of the
+// target file systems.
+const flushEvery = 64 << 20
+
+// flusher writes restored files back to disk while the restore goes on
+// (syncfs in the background, one at a time, every flushEvery bytes), so
+// that the flush at the end, which the restore waits for, finds little
+// left to write. Where syncfs is missing every file is fsynced instead and
+// the flusher does nothing.
+type flusher struct {
+	targets []string
+	pending atomic.Int64
+	busy    atomic.Bool
+	wg      sync.WaitGroup
+}
+
+func (f *flusher) add(n int64) {
+	if perFileFsync || f.pending.Add(n) < flushEvery || !f.busy.CompareAndSwap(false, true) {
+		return
+	}
+	f.pending.Store(0)
+	f.wg.Add(1)
+	go func() {
+		defer f.wg.Done()
+		defer f.busy.Store(false)
+		for _, t := range f.targets {
+			_ = syncFS(t) // the flush at the end reports what fails
+		}
+	}()
+}
+
+// wait waits for a background flush to finish.
+func (f *flusher) wait() { f.wg.Wait() }
 
 // alreadyRestored reports whether dst already holds f's content: same size,
 // and the same whole-file hash computed locally (no download).
@@ -235,9 +276,40 @@ func (r *restorer) destination(f *FileEntry) (string, error) {
 
 // outFile is a file being restored under a temporary name.
 type outFile struct {
-	f    *os.File
-	dst  string
-	meta *FileEntry
+	f       *os.File
+	dst     string
+	meta    *FileEntry
+	written int64 // bytes written from offset 0 (single-chunk files)
+	done    bool  // renamed into place, or already discarded
+}
+
+// discard closes and removes a temporary file that was not committed.
+func (o *outFile) discard() {
+	if o.done {
+		return
+	}
+	o.done = true
+	o.f.Close()
+	os.Remove(o.f.Name())
+}
+
+// writePiece is the most one write call hands the kernel (what cp uses).
+// Whole-chunk writes (1 MiB on average) make the page cache allocate large
+// folios; on the bench machine (a VM whose free memory the host reclaims)
+// copying into those cost more CPU than hashing the chunks, and smaller
+// writes made that cost disappear from the profile.
+const writePiece = 128 << 10
+
+// writeAt writes p at off in pieces of writePiece.
+func (o *outFile) writeAt(p []byte, off int64) error {
+	for len(p) > 0 {
+		n := min(len(p), writePiece)
+		if _, err := o.f.WriteAt(p[:n], off); err != nil {
+			return err
+		}
+		p, off = p[n:], off+int64(n)
+	}
+	return nil
 }
 
 // create opens a temporary file for f, or returns nil when the target
@@ -270,16 +342,16 @@ func (r *restorer) create(ctx context.Context, f *FileEntry) (*outFile, error) {
 	return &outFile{f: tmp, dst: dst, meta: f}, nil
 }
 
-// commit checks the whole-file hash, fsyncs, sets mode and mtime and renames
-// the file into place.
-func (r *restorer) commit(o *outFile, got index.ID) error {
-	defer os.Remove(o.f.Name())
-	defer o.f.Close()
+// commit checks the whole-file hash and the size written (the temporary
+// file was written from offset 0 to exactly size bytes), fsyncs where
+// syncfs is missing, sets mode and mtime and renames the file into place.
+func (r *restorer) commit(o *outFile, got index.ID, written int64) error {
+	defer o.discard()
 	if got != o.meta.Hash {
 		return fmt.Errorf("%w: restored %s does not match the whole-file hash in the manifest", chunkstore.ErrIntegrity, o.dst)
 	}
-	if err := o.f.Truncate(o.meta.Size); err != nil {
-		return fmt.Errorf("restore %s: %w", o.dst, err)
+	if written != o.meta.Size {
+		return fmt.Errorf("%w: restored %s has %d bytes, manifest says %d", chunkstore.ErrIntegrity, o.dst, written, o.meta.Size)
 	}
 	if err := o.f.Chmod(os.FileMode(o.meta.Mode & 0o777)); err != nil {
 		return fmt.Errorf("restore %s: %w", o.dst, err)
@@ -296,8 +368,11 @@ func (r *restorer) commit(o *outFile, got index.ID) error {
 	if err := os.Rename(o.f.Name(), o.dst); err != nil {
 		return fmt.Errorf("restore %s: %w", o.dst, err)
 	}
+	o.done = true
+	o.f.Close()
 	r.files.Add(1)
 	r.bytes.Add(o.meta.Size)
+	r.flush.add(o.meta.Size)
 	if p := r.e.Progress; p != nil {
 		p.File(o.dst, o.meta.Size, false)
 	}
@@ -311,8 +386,7 @@ func (r *restorer) smallFiles(ctx context.Context, files []*FileEntry) error {
 	var outs []*outFile
 	defer func() {
 		for _, o := range outs {
-			o.f.Close()
-			os.Remove(o.f.Name())
+			o.discard()
 		}
 	}()
 	byPack := map[index.ID][]index.Entry{}
@@ -340,9 +414,10 @@ func (r *restorer) smallFiles(ctx context.Context, files []*FileEntry) error {
 	for _, ents := range byPack {
 		err := r.e.Repo.ReadBlobs(ctx, ents, func(e index.Entry, plain []byte) error {
 			for _, o := range byChunk[e.ID] {
-				if _, err := o.f.WriteAt(plain, 0); err != nil {
+				if err := o.writeAt(plain, 0); err != nil {
 					return fmt.Errorf("restore %s: %w", o.dst, err)
 				}
+				o.written = int64(len(plain))
 			}
 			return nil
 		})
@@ -355,25 +430,24 @@ func (r *restorer) smallFiles(ctx context.Context, files []*FileEntry) error {
 		if o.meta.Chunk != nil {
 			fh.Add(*o.meta.Chunk)
 		}
-		if err := r.commit(o, fh.Sum(o.meta.Size)); err != nil {
+		if err := r.commit(o, fh.Sum(o.meta.Size), o.written); err != nil {
 			return err
 		}
 	}
-	outs = nil
 	return nil
 }
 
 // largeFile restores a file with content lists: runs of chunks that sit
-// next to each other in one pack are fetched with one range read.
+// next to each other in one pack are fetched with one range read each. A
+// run goes to an idle worker when there is one, so that the runs of a large
+// file download side by side; otherwise the file's own worker reads it.
 func (r *restorer) largeFile(ctx context.Context, f *FileEntry) error {
 	o, err := r.create(ctx, f)
 	if err != nil || o == nil {
 		return err
 	}
-	defer func() {
-		o.f.Close()
-		os.Remove(o.f.Name())
-	}()
+	defer o.discard()
+	var runs runGroup
 	fh := chunkstore.NewFileHasher()
 	var (
 		run     []index.Entry
@@ -381,21 +455,17 @@ func (r *restorer) largeFile(ctx context.Context, f *FileEntry) error {
 		runLen  uint64
 		pos     int64
 	)
-	flushRun := func() error {
+	// The last run is read here: the worker would only wait otherwise.
+	flushRun := func(last bool) error {
 		if len(run) == 0 {
 			return nil
 		}
-		err := r.e.Repo.ReadBlobs(ctx, run, func(e index.Entry, plain []byte) error {
-			for _, off := range offsets[e.ID] {
-				if _, err := o.f.WriteAt(plain, off); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		run, runLen = run[:0], 0
-		clear(offsets)
-		return err
+		read := r.readRun(ctx, o, run, offsets)
+		run, runLen, offsets = nil, 0, map[index.ID][]int64{}
+		if last {
+			return read()
+		}
+		return runs.do(r.spawn, read)
 	}
 	err = r.e.Repo.ChunkIDs(ctx, f.Content, func(id index.ID) error {
 		fh.Add(id)
@@ -403,8 +473,8 @@ func (r *restorer) largeFile(ctx context.Context, f *FileEntry) error {
 		if err != nil {
 			return err
 		}
-		if len(run) > 0 && (ent.Pack != run[0].Pack || runLen+ent.Length > 16<<20) {
-			if err := flushRun(); err != nil {
+		if len(run) > 0 && (ent.Pack != run[0].Pack || runLen+ent.Length > maxRun) {
+			if err := flushRun(false); err != nil {
 				return err
 			}
 		}
@@ -417,17 +487,79 @@ func (r *restorer) largeFile(ctx context.Context, f *FileEntry) error {
 		return nil
 	})
 	if err == nil {
-		err = flushRun()
+		err = flushRun(true)
+	}
+	// Runs still being read write into o: wait for them whatever happened.
+	if werr := runs.wait(); err == nil {
+		err = werr
 	}
 	if err != nil {
 		// One place names the file, whichever step failed (content list,
 		// lookup, chunk read, write).
 		return fmt.Errorf("restore %s: %w", o.dst, err)
 	}
-	if pos != f.Size {
-		return fmt.Errorf("%w: restored %s has %d bytes, manifest says %d", chunkstore.ErrIntegrity, o.dst, pos, f.Size)
+	return r.commit(o, fh.Sum(f.Size), pos)
+}
+
+// maxRun bounds the stored bytes of one run of a large file (one range
+// read, streamed: the run is never in memory whole).
+const maxRun = 16 << 20
+
+// readRun returns a function that reads the chunks of run and writes each
+// at its offsets in o.
+func (r *restorer) readRun(ctx context.Context, o *outFile, run []index.Entry, offsets map[index.ID][]int64) func() error {
+	return func() error {
+		return r.e.Repo.ReadBlobs(ctx, run, func(e index.Entry, plain []byte) error {
+			for _, off := range offsets[e.ID] {
+				if err := o.writeAt(plain, off); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
 	}
-	return r.commit(o, fh.Sum(f.Size))
+}
+
+// runGroup tracks the runs of one file handed to other workers.
+type runGroup struct {
+	wg  sync.WaitGroup
+	mu  sync.Mutex
+	err error
+}
+
+// do runs fn on another worker when spawn finds one idle, else here. The
+// error of a run handed off is kept for wait, not returned to the workers'
+// group, so that the file's worker reports it once, naming the file.
+func (g *runGroup) do(spawn func(func() error) bool, fn func() error) error {
+	g.wg.Add(1)
+	if spawn != nil && spawn(func() error {
+		defer g.wg.Done()
+		if err := fn(); err != nil {
+			g.mu.Lock()
+			g.err = cmp.Or(g.err, err)
+			g.mu.Unlock()
+		}
+		return nil
+	}) {
+		return nil
+	}
+	g.wg.Done()
+	if err := g.first(); err != nil {
+		return err
+	}
+	return fn()
+}
+
+func (g *runGroup) first() error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.err
+}
+
+// wait waits for the runs handed off and returns the first error.
+func (g *runGroup) wait() error {
+	g.wg.Wait()
+	return g.first()
 }
 
 // freeSpaceFn is replaced by tests.

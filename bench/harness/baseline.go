@@ -8,6 +8,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync/atomic"
 
@@ -183,4 +184,77 @@ func restoreOne(ctx context.Context, st providers.Storage, e BaselineEntry, dst 
 		return fmt.Errorf("baseline: download %s: %w", e.Key, err)
 	}
 	return nil
+}
+
+// BaselinePurge keeps the node's newest keep backups and deletes the rest
+// as Medusa's purge does with differential backups: the manifests of the
+// backups it drops, then every object under <node>/data/ that no kept
+// manifest names, one DELETE request per object, concurrency at a time.
+// It returns the objects and bytes deleted.
+func BaselinePurge(ctx context.Context, st providers.Storage, node string, keep, concurrency int) (BaselineStats, error) {
+	var stats BaselineStats
+	var manifests []providers.ObjectInfo
+	data := map[string]int64{}
+	err := st.List(ctx, node+"/", func(oi providers.ObjectInfo) error {
+		k := string(oi.Key)
+		switch {
+		case strings.HasPrefix(k, node+"/data/"):
+			data[k] = oi.Size
+		case strings.HasSuffix(k, "/meta/manifest.json"):
+			manifests = append(manifests, oi)
+		}
+		return nil
+	})
+	if err != nil {
+		return stats, fmt.Errorf("baseline purge: list %s/: %w", node, err)
+	}
+	// Newest first; the backup name breaks ties of the same second.
+	sort.Slice(manifests, func(i, j int) bool {
+		if !manifests[i].ModTime.Equal(manifests[j].ModTime) {
+			return manifests[i].ModTime.After(manifests[j].ModTime)
+		}
+		return manifests[i].Key > manifests[j].Key
+	})
+	if len(manifests) <= keep {
+		return stats, nil
+	}
+	live := map[string]bool{}
+	for _, mi := range manifests[:keep] {
+		var m BaselineManifest
+		err := st.Get(ctx, mi.Key, 0, -1, func(r io.Reader) error {
+			m = BaselineManifest{}
+			return json.NewDecoder(r).Decode(&m)
+		})
+		if err != nil {
+			return stats, fmt.Errorf("baseline purge: read %s: %w", mi.Key, err)
+		}
+		for _, f := range m.Files {
+			live[f.Key] = true
+		}
+	}
+	var doomed []providers.Key
+	for _, mi := range manifests[keep:] {
+		doomed = append(doomed, mi.Key)
+	}
+	for k, size := range data {
+		if !live[k] {
+			doomed = append(doomed, providers.Key(k))
+			stats.Bytes += size
+		}
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(max(concurrency, 1))
+	for _, k := range doomed {
+		g.Go(func() error {
+			if err := st.Delete(gctx, k); err != nil {
+				return fmt.Errorf("baseline purge: delete %s: %w", k, err)
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return stats, err
+	}
+	stats.Files, stats.Transferred = len(manifests)-keep, len(doomed)
+	return stats, nil
 }

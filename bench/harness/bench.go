@@ -11,8 +11,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/dustin/go-humanize"
@@ -37,11 +39,37 @@ type Config struct {
 	Seed        uint64
 	PackSize    int64 // cassette's pack size (cassette init's default)
 
+	// Repeat runs every throughput-sweep backup (each on a fresh prefix)
+	// and every restore this many times and reports the run with the
+	// median wall time: the machine is shared, and one run is noise.
+	Repeat int
+	// Steps names the steps to run (StepNames); empty runs them all.
+	Steps []string
+
 	StepTimeout time.Duration
 	Stall       time.Duration // kill a remote run when nothing moves for this long
 	Local       bool          // also the local provider
-	Peers       bool          // restic and kopia when on PATH
-	Command     string
+	Peers       bool          // restic and kopia when on PATH or installed
+	// InstallPeers builds restic and kopia with the go command into
+	// PeersDir when they are neither on PATH nor there yet.
+	InstallPeers bool
+	PeersDir     string // default: <repo>/.cache/peers/bin
+	Command      string
+}
+
+// StepNames are the steps of the bench in the order they run.
+var StepNames = []string{"throughput", "churn", "files", "local", "peers", "purge"}
+
+func (c Config) runs(step string) bool {
+	if len(c.Steps) == 0 {
+		return true
+	}
+	for _, s := range c.Steps {
+		if s == step {
+			return true
+		}
+	}
+	return false
 }
 
 // DefaultConfig is the quick run: about five minutes on two cores.
@@ -49,7 +77,7 @@ func DefaultConfig() Config {
 	return Config{
 		Cassette: "bin/cassette", Datagen: "bin/datagen",
 		Size: 512 << 20, ChurnSize: 512 << 20, Files: 10000, Churn: 0.1,
-		Concurrency: []int{1, 4, 8}, Default: 4, Seed: 42, PackSize: 32 << 20,
+		Concurrency: []int{1, 4, 8}, Default: 4, Seed: 42, PackSize: 32 << 20, Repeat: 3,
 		StepTimeout: 5 * time.Minute, Stall: 20 * time.Second, Local: true, Peers: true,
 	}
 }
@@ -80,7 +108,12 @@ type results struct {
 	newFiles                  int
 	newBytes, tpBytes         int64
 	restic                    Row
+	peerRows                  []Row
+	purge, purgeBase          Row
+	churnRepo, churnBaseRepo  Repo   // the mixed dataset's repositories
+	churnDir                  string // and its node data
 	cassetteRows              []Row
+	tpDir                     string // the incompressible dataset, once generated
 }
 
 // Run runs the whole bench and returns the report. Progress goes to log.
@@ -127,13 +160,16 @@ func Run(ctx context.Context, cfg Config, log io.Writer) (*Report, error) {
 	if cfg.Keep {
 		b.logf("logs in %s", b.run.LogDir)
 	}
-	for _, step := range []func(context.Context) error{b.throughput, b.churn, b.manyFiles, b.local, b.peers} {
-		if err := step(ctx); err != nil {
-			return nil, err
+	steps := map[string]func(context.Context) error{"throughput": b.throughput, "churn": b.churn, "files": b.manyFiles, "local": b.local, "peers": b.peers, "purge": b.purge}
+	for _, name := range StepNames {
+		fn := steps[name]
+		if fn == nil || !cfg.runs(name) {
+			continue
+		}
+		if err := fn(ctx); err != nil {
+			return nil, fmt.Errorf("step %s: %w", name, err)
 		}
 	}
-	b.rep.Steps = append(b.rep.Steps, Step{Title: "Purge of old backups", About: "Issue 7 step 5.",
-		Rows: []Row{{Tool: ToolCassette, Run: "purge", Skipped: "the cassette CLI has no purge command yet (init, backup, list, restore, verify)"}}})
 	b.rep.Targets = b.targets()
 	b.rep.Notes = append(b.rep.Notes, b.notes()...)
 	b.rep.Machine.LoadEnd = LoadAvg()
@@ -172,6 +208,42 @@ func (b *bench) generate(ctx context.Context, name, dir string, seed uint64, ks,
 	return files, nil
 }
 
+// tpData generates the incompressible dataset once (the throughput sweep,
+// the local provider and the peers share it) and returns its folder.
+func (b *bench) tpData(ctx context.Context) (string, error) {
+	if b.t.tpDir != "" {
+		return b.t.tpDir, nil
+	}
+	dir := filepath.Join(b.work, "tp", "n1")
+	files, err := b.generate(ctx, "incompressible", dir, b.cfg.Seed, bigKeyspaces, bigTables, bigSSTables,
+		dataSize(b.cfg.Size, bigKeyspaces*bigTables*bigSSTables), 1.0)
+	if err != nil {
+		return "", err
+	}
+	b.t.tpDir, b.t.tpBytes = dir, TotalBytes(files)
+	return dir, nil
+}
+
+// repeat runs fn cfg.Repeat times (fn gets the run's index) and returns the
+// run with the median wall time; a failed or skipped run is returned at
+// once.
+func (b *bench) repeat(fn func(i int) (Row, error)) (Row, error) {
+	var rows []Row
+	for i := range max(b.cfg.Repeat, 1) {
+		r, err := fn(i)
+		if err != nil || !r.OK() {
+			return r, err
+		}
+		rows = append(rows, r)
+	}
+	sort.Slice(rows, func(i, j int) bool { return rows[i].Usage.Wall < rows[j].Usage.Wall })
+	med := rows[(len(rows)-1)/2]
+	for _, r := range rows {
+		med.Walls = append(med.Walls, r.Usage.Wall)
+	}
+	return med, nil
+}
+
 // dataSize is the average Data.db size that makes about total bytes.
 func dataSize(total int64, sstables int) int64 {
 	return max(int64(float64(total)/float64(sstables)/1.03), 4<<10)
@@ -187,6 +259,8 @@ func (b *bench) repo(prefix string, c int) Repo {
 // out or stalls (watch: no request through the proxy for cfg.Stall) is a
 // row with Failed set, not an error: the bench goes on.
 func (b *bench) measure(ctx context.Context, tool, run string, nodeBytes int64, watch bool, env, argv []string) (Row, string) {
+	// No run pays for the write-back of what the one before it wrote.
+	syscall.Sync()
 	before, cpu0 := b.proxy.Counts(), b.minio.CPU()
 	_, mark := b.proxy.Written(1 << 62)
 	if watch && b.cfg.Stall > 0 {

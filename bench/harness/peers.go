@@ -8,6 +8,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cassette-backup/cassette/providers/providertest"
 )
 
 // peers runs restic and kopia on the incompressible dataset when they are
@@ -18,20 +22,28 @@ func (b *bench) peers(ctx context.Context) error {
 		return nil
 	}
 	c := b.cfg.Default
-	dir := filepath.Join(b.work, "tp", "n1")
+	dir, err := b.tpData(ctx)
+	if err != nil {
+		return err
+	}
 	s := Step{Title: "Peers (restic, kopia when on PATH), incompressible data",
-		About: fmt.Sprintf("Same data, same MinIO behind the same proxy, %d connections. cassette's first backup and restore rows repeat the c=%d runs above; its unchanged backup runs here.", c, c)}
+		About: fmt.Sprintf("Same data, same MinIO behind the same proxy, %d connections. cassette's first backup and restore rows repeat the c=%d runs above; its unchanged backup runs here.", c, c),
+		Chart: map[string]ChartRef{"first backup": {Group: fmt.Sprintf("first backup, incompressible, c=%d", c)},
+			"restore":   {Group: fmt.Sprintf("restore, incompressible, c=%d", c)},
+			"unchanged": {Group: "unchanged node, incompressible", Time: true}}}
 	var peerRows []Row
+	var versions []string
 	for _, p := range []struct {
 		name string
 		run  func(context.Context, string, string, int) ([]Row, error)
 	}{{"restic", b.restic}, {"kopia", b.kopia}} {
-		bin, err := exec.LookPath(p.name)
-		if err != nil {
-			b.logf("skipped: %s not on PATH", p.name)
-			peerRows = append(peerRows, Row{Tool: p.name, Run: "all", Skipped: p.name + " not on PATH"})
+		bin, why := b.findPeer(ctx, p.name)
+		if bin == "" {
+			b.logf("skipped %s: %s", p.name, why)
+			peerRows = append(peerRows, Row{Tool: p.name, Run: "all", Skipped: why})
 			continue
 		}
+		versions = append(versions, peerVersion(ctx, bin))
 		rows, err := p.run(ctx, bin, dir, c)
 		if err != nil {
 			// A peer failing is a note, not a failed bench.
@@ -58,8 +70,95 @@ func (b *bench) peers(ctx context.Context) error {
 		s.Rows = append(s.Rows, r)
 	}
 	s.Rows = append(s.Rows, peerRows...)
+	if len(versions) > 0 {
+		s.About += " Versions: " + strings.Join(versions, "; ") + "."
+	}
+	b.t.peerRows = peerRows
 	b.rep.Steps = append(b.rep.Steps, s)
 	return nil
+}
+
+// Peers -install-peers builds, at versions the Go module proxy serves.
+var peerModules = map[string]struct{ module, pkg string }{
+	"restic": {"github.com/restic/restic@v0.18.1", "github.com/restic/restic/cmd/restic"},
+	"kopia":  {"github.com/kopia/kopia@v0.21.1", "github.com/kopia/kopia"},
+}
+
+// peersDir is where -install-peers puts the peers' binaries.
+func (b *bench) peersDir() string {
+	if b.cfg.PeersDir != "" {
+		return b.cfg.PeersDir
+	}
+	root, err := providertest.RepoRoot()
+	if err != nil {
+		root = "."
+	}
+	return filepath.Join(root, ".cache", "peers", "bin")
+}
+
+// findPeer returns the peer's binary: on PATH, else in the peers folder,
+// else built there with -install-peers. Without one it says why.
+func (b *bench) findPeer(ctx context.Context, name string) (string, string) {
+	if bin, err := exec.LookPath(name); err == nil {
+		return bin, ""
+	}
+	bin := filepath.Join(b.peersDir(), name)
+	if _, err := os.Stat(bin); err == nil {
+		return bin, ""
+	}
+	if !b.cfg.InstallPeers {
+		return "", fmt.Sprintf("%s not on PATH nor in %s (-install-peers builds it there: make bench BENCHFLAGS=-install-peers)", name, b.peersDir())
+	}
+	if err := b.installPeer(ctx, name, bin); err != nil {
+		return "", fmt.Sprintf("%s: go build failed: %s", name, oneLine(err.Error(), 200))
+	}
+	return bin, ""
+}
+
+// installPeer builds a peer with the go command from a throw-away module
+// that requires it (go install pkg@version would also do, but it asks the
+// proxy for the module's version list, which is not always served), with
+// the versions of the peer's own go.mod.
+func (b *bench) installPeer(ctx context.Context, name, bin string) error {
+	m := peerModules[name]
+	tmp, err := os.MkdirTemp("", "cassette-peer-"+name+"-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	mod, ver, _ := strings.Cut(m.module, "@")
+	gomod := fmt.Sprintf("module peerbuild\n\ngo 1.24\n\nrequire %s %s\n", mod, ver)
+	if err := os.WriteFile(filepath.Join(tmp, "go.mod"), []byte(gomod), 0o644); err != nil {
+		return err
+	}
+	b.logf("building %s (%s) into %s; this takes a few minutes once", name, m.module, filepath.Dir(bin))
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, m.pkg)
+	cmd.Dir = tmp
+	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GOWORK=off", "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("%w\n%s", err, tail(string(out), 2000))
+	}
+	return nil
+}
+
+// peerVersion is "name version", from `bin version` (restic: "restic
+// 0.18.1 compiled with ...") or `bin --version` (kopia: "0.21.1 build: ...").
+func peerVersion(ctx context.Context, bin string) string {
+	name := filepath.Base(bin)
+	for _, args := range [][]string{{"version"}, {"--version"}} {
+		out, err := exec.CommandContext(ctx, bin, args...).Output()
+		f := strings.Fields(string(out))
+		if err != nil || len(f) == 0 {
+			continue
+		}
+		if f[0] == name && len(f) > 1 {
+			f = f[1:]
+		}
+		return name + " " + f[0]
+	}
+	return name
 }
 
 func oneLine(s string, n int) string {

@@ -27,7 +27,14 @@ import (
 //	go tool pprof -top /tmp/prof/restore.cpu.pprof
 //
 // CASSETTE_BENCH_PROFILE_MIB sets the data size (default 512),
-// CASSETTE_BENCH_PROFILE_C the concurrentTransfers (default 4).
+// CASSETTE_BENCH_PROFILE_C the concurrentTransfers (default 4). The
+// baseline's restore of the same files is profiled too
+// (baseline-restore.*.pprof), and CASSETTE_BENCH_PROFILE_REPEAT=N runs both
+// restores N more times, alternately, logging wall and CPU time.
+//
+// In-process profiles carry the test's own heap; for the CLI as the bench
+// runs it, `perf record -g` of `cassette restore` works as well (the
+// kernel's share, such as the page cache's, is most of a restore).
 func TestProfileBackupRestore(t *testing.T) {
 	out := os.Getenv("CASSETTE_BENCH_PROFILE")
 	if out == "" {
@@ -81,6 +88,48 @@ func TestProfileBackupRestore(t *testing.T) {
 	if err := CompareTrees(data, target); err != nil {
 		t.Fatal(err)
 	}
+	// The baseline's restore of the same files, profiled the same way, so
+	// that the two profiles can be compared syscall by syscall.
+	bst, err := Repo{Provider: s3.KindCompatible, Host: "127.0.0.1", Port: m.Port, Bucket: "prof", Prefix: "b", CredentialsFile: m.CredFile, Concurrency: conc}.Open(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bst.Close(ctx)
+	if _, err := BaselineBackup(ctx, bst, "n1", "b1", ModeFull, data, conc); err != nil {
+		t.Fatal(err)
+	}
+	btarget := filepath.Join(work, "restore-baseline")
+	profile(t, filepath.Join(out, "baseline-restore"), func() error {
+		_, err := BaselineRestore(ctx, bst, "n1", "b1", btarget, conc, false)
+		return err
+	})
+	// CASSETTE_BENCH_PROFILE_REPEAT alternates both restores a few more
+	// times (unprofiled) to see through the noise of a shared machine.
+	for i := range envInt("CASSETTE_BENCH_PROFILE_REPEAT", 0) {
+		for _, dir := range []string{target, btarget} {
+			if err := os.RemoveAll(dir); err != nil {
+				t.Fatal(err)
+			}
+		}
+		timed(t, fmt.Sprintf("cassette restore #%d", i+1), func() error {
+			_, err := e.Restore(ctx, engine.RestoreOptions{Name: "b1", Node: "n1", Target: target})
+			return err
+		})
+		timed(t, fmt.Sprintf("baseline restore #%d", i+1), func() error {
+			_, err := BaselineRestore(ctx, bst, "n1", "b1", btarget, conc, false)
+			return err
+		})
+	}
+}
+
+// timed runs fn and logs its wall time and the process's CPU time.
+func timed(t *testing.T, what string, fn func() error) {
+	t.Helper()
+	cpu0, start := procCPU(os.Getpid()), time.Now()
+	if err := fn(); err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	t.Logf("%s: %s wall, %s CPU (user+sys)", what, time.Since(start).Round(time.Millisecond), procCPU(os.Getpid())-cpu0)
 }
 
 // profile runs fn under the CPU profiler (prefix.cpu.pprof) with block and

@@ -109,3 +109,11 @@ func TestParseCassetteRead(t *testing.T) {
 		t.Errorf("parseCassetteRead(nothing) = %d", got)
 	}
 }
+
+func TestRepeatedRowShowsRange(t *testing.T) {
+	r := Row{Tool: ToolCassette, Run: "c=4", NodeBytes: 100 << 20, ReadBytes: -1, Usage: Usage{Wall: 2 * time.Second},
+		Walls: []time.Duration{1500 * time.Millisecond, 2 * time.Second, 3 * time.Second}}
+	if got := rowCells(r)[2]; got != "2.00 (1.50-3.00)" {
+		t.Fatalf("wall cell %q", got)
+	}
+}

@@ -1,6 +1,7 @@
 package harness
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"os"
@@ -8,6 +9,8 @@ import (
 	"strconv"
 
 	"github.com/dustin/go-humanize"
+
+	"github.com/cassette-backup/cassette/providers"
 )
 
 // Dataset shapes. The incompressible dataset has 80 SSTables; the mixed one
@@ -24,31 +27,50 @@ const (
 // throughput: first full backup and restore of incompressible data at each
 // concurrency, cassette and baseline on fresh prefixes.
 func (b *bench) throughput(ctx context.Context) error {
-	dir := filepath.Join(b.work, "tp", "n1")
-	files, err := b.generate(ctx, "incompressible", dir, b.cfg.Seed, bigKeyspaces, bigTables, bigSSTables,
-		dataSize(b.cfg.Size, bigKeyspaces*bigTables*bigSSTables), 1.0)
+	dir, err := b.tpData(ctx)
 	if err != nil {
 		return err
 	}
-	bytes := TotalBytes(files)
-	b.t.tpBytes = bytes
+	bytes := b.t.tpBytes
+	rep := ""
+	if b.cfg.Repeat > 1 {
+		rep = fmt.Sprintf(" Every run is repeated %d times (backups on fresh prefixes); the row is the run with the median wall time.", b.cfg.Repeat)
+	}
 	backup := Step{Title: "First full backup, incompressible data, by concurrentTransfers",
-		About: "Each run on a fresh prefix (and a fresh cassette cache). Baseline: every file as its own object (Medusa full mode)."}
+		About: "Each run on a fresh prefix (and a fresh cassette cache). Baseline: every file as its own object (Medusa full mode)." + rep}
 	restore := Step{Title: "Restore of that backup, incompressible data, by concurrentTransfers",
-		About: fmt.Sprintf("The c=%d backup, restored at each concurrentTransfers into an empty folder with a fresh cassette cache, then compared byte for byte with the source (not timed). cassette verifies every chunk and file and fsyncs; the baseline only downloads.", b.cfg.Default)}
+		About: fmt.Sprintf("The c=%d backup, restored at each concurrentTransfers into an empty folder with a fresh cassette cache, then compared byte for byte with the source (not timed). cassette verifies every chunk and file, and flushes the target file system at the end (syncfs); the baseline only downloads.", b.cfg.Default) + rep}
+	backup.Chart, restore.Chart = map[string]ChartRef{}, map[string]ChartRef{}
 	for _, c := range b.cfg.Concurrency {
 		run := fmt.Sprintf("c=%d", c)
-		cr, br := b.repo(fmt.Sprintf("tp-c%d-cassette", c), c), b.repo(fmt.Sprintf("tp-c%d-baseline", c), c)
-		if err := b.cassetteInit(ctx, cr); err != nil {
-			return err
-		}
-		row, err := b.cassette(ctx, run, cr, dir, "n1", b.cache(fmt.Sprintf("tp-c%d", c)), bytes, "backup", "--name", "full1")
+		backup.Chart[run] = ChartRef{Group: "first backup, incompressible, " + run}
+		restore.Chart[run] = ChartRef{Group: "restore, incompressible, " + run}
+		row, err := b.repeat(func(i int) (Row, error) {
+			cr := b.repo(repPrefix(fmt.Sprintf("tp-c%d-cassette", c), i), c)
+			if err := b.cassetteInit(ctx, cr); err != nil {
+				return Row{}, err
+			}
+			defer b.dropRepetition(ctx, cr, i)
+			return b.cassette(ctx, run, cr, dir, "n1", b.cache(repPrefix(fmt.Sprintf("tp-c%d", c), i)), bytes, "backup", "--name", "full1")
+		})
 		if err != nil {
 			return err
 		}
 		backup.Rows, b.t.fullTP[c] = append(backup.Rows, row), row
-		row = b.baseline(ctx, run, "baseline-backup", br, bytes, "-node", "n1", "-backup", "full1", "-mode", ModeFull, "-data-dir", dir)
+		row, err = b.repeat(func(i int) (Row, error) {
+			br := b.repo(repPrefix(fmt.Sprintf("tp-c%d-baseline", c), i), c)
+			defer b.dropRepetition(ctx, br, i)
+			return b.baseline(ctx, run, "baseline-backup", br, bytes, "-node", "n1", "-backup", "full1", "-mode", ModeFull, "-data-dir", dir), nil
+		})
+		if err != nil {
+			return err
+		}
 		backup.Rows, b.t.fullTPBase[c] = append(backup.Rows, row), row
+		if c != b.cfg.Default {
+			// Only the default concurrency's backups are read again.
+			b.dropPrefix(ctx, b.repo(fmt.Sprintf("tp-c%d-cassette", c), c))
+			b.dropPrefix(ctx, b.repo(fmt.Sprintf("tp-c%d-baseline", c), c))
+		}
 	}
 	// Every restore reads the backup made at the default concurrency, so a
 	// failed backup at another concurrency does not hide its restore.
@@ -59,8 +81,10 @@ func (b *bench) throughput(ctx context.Context) error {
 		dst := filepath.Join(b.work, "restore", "tp-cassette")
 		row := Row{Tool: ToolCassette, Run: run, Skipped: fmt.Sprintf("the c=%d backup failed", d)}
 		if b.t.fullTP[d].OK() {
-			if row, err = b.restoreAndCompare(dir, dst, func() (Row, error) {
-				return b.cassette(ctx, run, cr, dir, "n1", b.cache(fmt.Sprintf("tp-restore-c%d", c)), bytes, "restore", "--name", "full1", "--node", "n1", "--target", dst)
+			if row, err = b.repeat(func(i int) (Row, error) {
+				return b.restoreAndCompare(dir, dst, func() (Row, error) {
+					return b.cassette(ctx, run, cr, dir, "n1", b.cache(repPrefix(fmt.Sprintf("tp-restore-c%d", c), i)), bytes, "restore", "--name", "full1", "--node", "n1", "--target", dst)
+				})
 			}); err != nil {
 				return err
 			}
@@ -69,8 +93,10 @@ func (b *bench) throughput(ctx context.Context) error {
 		dst = filepath.Join(b.work, "restore", "tp-baseline")
 		row = Row{Tool: ToolBaseline, Run: run, Skipped: fmt.Sprintf("the c=%d backup failed", d)}
 		if b.t.fullTPBase[d].OK() {
-			if row, err = b.restoreAndCompare(dir, dst, func() (Row, error) {
-				return b.baseline(ctx, run, "baseline-restore", br, bytes, "-node", "n1", "-backup", "full1", "-target", dst), nil
+			if row, err = b.repeat(func(int) (Row, error) {
+				return b.restoreAndCompare(dir, dst, func() (Row, error) {
+					return b.baseline(ctx, run, "baseline-restore", br, bytes, "-node", "n1", "-backup", "full1", "-target", dst), nil
+				})
 			}); err != nil {
 				return err
 			}
@@ -86,6 +112,48 @@ func (b *bench) throughput(ctx context.Context) error {
 	}
 	b.rep.Steps = append(b.rep.Steps, backup, restore)
 	return nil
+}
+
+// repPrefix names the prefix (or cache) of repetition i: the first run
+// keeps the plain name, which later steps read.
+func repPrefix(name string, i int) string {
+	if i == 0 {
+		return name
+	}
+	return fmt.Sprintf("%s-r%d", name, i)
+}
+
+// dropRepetition deletes what repetition i > 0 wrote under repo's prefix
+// (straight to MinIO, not through the counting proxy), so that repeated
+// backups of a large dataset do not fill the disk.
+func (b *bench) dropRepetition(ctx context.Context, repo Repo, i int) {
+	if i > 0 {
+		b.dropPrefix(ctx, repo)
+	}
+}
+
+// dropPrefix deletes everything under repo's prefix, straight to MinIO.
+func (b *bench) dropPrefix(ctx context.Context, repo Repo) {
+	repo.Port = b.minio.Port
+	st, err := repo.Open(ctx)
+	if err != nil {
+		b.logf("drop %s: %v", repo.Prefix, err)
+		return
+	}
+	defer st.Close(ctx)
+	var keys []providers.Key
+	err = st.List(ctx, "", func(oi providers.ObjectInfo) error {
+		keys = append(keys, oi.Key)
+		return nil
+	})
+	for _, k := range keys {
+		if err == nil {
+			err = st.Delete(ctx, k)
+		}
+	}
+	if err != nil {
+		b.logf("drop %s: %v", repo.Prefix, err)
+	}
 }
 
 // pair runs cassette and the baseline on one step and returns both rows.
@@ -108,6 +176,7 @@ func (b *bench) churn(ctx context.Context) error {
 	}
 	cache := b.cache("churn-n1")
 	bytes := TotalBytes(before)
+	b.t.churnRepo, b.t.churnBaseRepo, b.t.churnDir = cr, br, dir
 	backup := func(name, node, data, cache string) pair {
 		return func(ctx context.Context) (Row, Row, error) {
 			r, err := b.cassette(ctx, run, cr, data, node, cache, bytes, "backup", "--name", name, "--node", node)
@@ -115,9 +184,20 @@ func (b *bench) churn(ctx context.Context) error {
 			return r, rb, err
 		}
 	}
+	charts := map[string]ChartRef{
+		"First backup of a node, mixed data":           {Group: "first backup, mixed"},
+		"Differential backup after a day of churn":     {Group: "differential after a day of churn", Time: true},
+		"Backup of an unchanged node, mixed data":      {Group: "unchanged node, mixed", Time: true},
+		"Restore of the latest backup, mixed data":     {Group: "restore, mixed"},
+		"Second replica node into the same repository": {Group: "second replica's backup, mixed"},
+	}
 	step := func(title, about string, fn pair) (Row, Row, error) {
 		r, rb, err := fn(ctx)
-		b.rep.Steps = append(b.rep.Steps, Step{Title: title, About: about, Rows: []Row{r, rb}})
+		s := Step{Title: title, About: about, Rows: []Row{r, rb}}
+		if ref, ok := charts[title]; ok {
+			s.Chart = map[string]ChartRef{run: ref}
+		}
+		b.rep.Steps = append(b.rep.Steps, s)
 		return r, rb, err
 	}
 	b.t.churnFull, _, err = step("First backup of a node, mixed data",
@@ -145,18 +225,22 @@ func (b *bench) churn(ctx context.Context) error {
 		return err
 	}
 	b.t.restoreChurn, b.t.restoreBase, err = step("Restore of the latest backup, mixed data",
-		"day3 of node n1 into an empty folder (fresh cassette cache), compared byte for byte with the node afterwards.",
+		"day3 of node n1 into an empty folder (fresh cassette cache), compared byte for byte with the node afterwards."+b.repeatNote(),
 		func(ctx context.Context) (Row, Row, error) {
 			dst := filepath.Join(b.work, "restore", "churn-cassette")
-			r, err := b.restoreAndCompare(dir, dst, func() (Row, error) {
-				return b.cassette(ctx, run, cr, dir, "n1", b.cache("churn-restore"), bytes, "restore", "--name", "day3", "--node", "n1", "--target", dst)
+			r, err := b.repeat(func(i int) (Row, error) {
+				return b.restoreAndCompare(dir, dst, func() (Row, error) {
+					return b.cassette(ctx, run, cr, dir, "n1", b.cache(repPrefix("churn-restore", i)), bytes, "restore", "--name", "day3", "--node", "n1", "--target", dst)
+				})
 			})
 			if err != nil {
 				return r, Row{}, err
 			}
-			dst = filepath.Join(b.work, "restore", "churn-baseline")
-			rb, err := b.restoreAndCompare(dir, dst, func() (Row, error) {
-				return b.baseline(ctx, run, "baseline-restore", br, bytes, "-node", "n1", "-backup", "day3", "-target", dst), nil
+			bdst := filepath.Join(b.work, "restore", "churn-baseline")
+			rb, err := b.repeat(func(int) (Row, error) {
+				return b.restoreAndCompare(dir, bdst, func() (Row, error) {
+					return b.baseline(ctx, run, "baseline-restore", br, bytes, "-node", "n1", "-backup", "day3", "-target", bdst), nil
+				})
 			})
 			return r, rb, err
 		})
@@ -209,7 +293,9 @@ func (b *bench) manyFiles(ctx context.Context) error {
 		return err
 	}
 	s := Step{Title: fmt.Sprintf("Many small files (%d files): first backup and unchanged backup", len(files)),
-		About: "Small SSTables (Data.db about 8 KiB), the shape of a node with many tables. Baseline in differential mode."}
+		About: "Small SSTables (Data.db about 8 KiB), the shape of a node with many tables. Baseline in differential mode.",
+		Chart: map[string]ChartRef{"first": {Group: fmt.Sprintf("first backup, %d small files", len(files)), Time: true},
+			"unchanged": {Group: fmt.Sprintf("unchanged node, %d small files", len(files)), Time: true}}}
 	cache := b.cache("files-n1")
 	for _, name := range []string{"first", "unchanged"} {
 		r, err := b.cassette(ctx, name, cr, dir, "n1", cache, bytes, "backup", "--name", name)
@@ -231,7 +317,10 @@ func (b *bench) local(ctx context.Context) error {
 	if !b.cfg.Local {
 		return nil
 	}
-	dir := filepath.Join(b.work, "tp", "n1")
+	dir, err := b.tpData(ctx)
+	if err != nil {
+		return err
+	}
 	bytes := b.t.tpBytes
 	c := b.cfg.Default
 	base := filepath.Join(b.work, "local")
@@ -242,7 +331,8 @@ func (b *bench) local(ctx context.Context) error {
 		return err
 	}
 	s := Step{Title: "Local provider, incompressible data: full backup and restore",
-		About: fmt.Sprintf("storageProvider local on the same disk, concurrentTransfers %d. Baseline: one file per file (full mode), then a copy of every file back.", c)}
+		About: fmt.Sprintf("storageProvider local on the same disk, concurrentTransfers %d. Baseline: one file per file (full mode), then a copy of every file back.", c) + b.repeatNote(),
+		Chart: map[string]ChartRef{"backup": {Group: "local provider: first backup"}, "restore": {Group: "local provider: restore"}}}
 	r, err := b.cassette(ctx, "backup", cr, dir, "n1", b.cache("local-n1"), bytes, "backup", "--name", "full1")
 	if err != nil {
 		return err
@@ -250,14 +340,18 @@ func (b *bench) local(ctx context.Context) error {
 	rb := b.baseline(ctx, "backup", "baseline-backup", br, bytes, "-node", "n1", "-backup", "full1", "-mode", ModeFull, "-data-dir", dir)
 	s.Rows = append(s.Rows, r, rb)
 	dst := filepath.Join(b.work, "restore", "local-cassette")
-	if r, err = b.restoreAndCompare(dir, dst, func() (Row, error) {
-		return b.cassette(ctx, "restore", cr, dir, "n1", b.cache("local-restore"), bytes, "restore", "--name", "full1", "--node", "n1", "--target", dst)
+	if r, err = b.repeat(func(i int) (Row, error) {
+		return b.restoreAndCompare(dir, dst, func() (Row, error) {
+			return b.cassette(ctx, "restore", cr, dir, "n1", b.cache(repPrefix("local-restore", i)), bytes, "restore", "--name", "full1", "--node", "n1", "--target", dst)
+		})
 	}); err != nil {
 		return err
 	}
-	dst = filepath.Join(b.work, "restore", "local-baseline")
-	if rb, err = b.restoreAndCompare(dir, dst, func() (Row, error) {
-		return b.baseline(ctx, "restore", "baseline-restore", br, bytes, "-node", "n1", "-backup", "full1", "-target", dst), nil
+	bdst := filepath.Join(b.work, "restore", "local-baseline")
+	if rb, err = b.repeat(func(int) (Row, error) {
+		return b.restoreAndCompare(dir, bdst, func() (Row, error) {
+			return b.baseline(ctx, "restore", "baseline-restore", br, bytes, "-node", "n1", "-backup", "full1", "-target", bdst), nil
+		})
 	}); err != nil {
 		return err
 	}
@@ -275,4 +369,52 @@ func (b *bench) baselineFsyncRestore(ctx context.Context, run string, br Repo, s
 	})
 	row.Tool = baselineFsync
 	return row, err
+}
+
+// repeatNote tells a step's reader that its restores are medians.
+func (b *bench) repeatNote() string {
+	if b.cfg.Repeat <= 1 {
+		return ""
+	}
+	return fmt.Sprintf(" Restores run %d times each; the row is the run with the median wall time.", b.cfg.Repeat)
+}
+
+// purge: after the churn step n1 has three backups (day1, day2, day3);
+// both tools keep the newest and delete the other two with what only they
+// use. cassette runs its garbage collection with no grace period.
+func (b *bench) purge(ctx context.Context) error {
+	s := Step{Title: "Purge of old backups, mixed data",
+		About: "Node n1 keeps its newest backup (day3) of three. cassette: `purge --node n1 --max-backup-count 1 --max-backup-age 0 --grace-days 0` (retention, then garbage collection: dead packs deleted in batches, mostly dead ones repacked). Baseline: Medusa's purge of differential backups, one DELETE per object no kept manifest names. At scale (3,000 node backups, 100,000 packs): bench/PURGE-RESULTS.md (`make bench-purge`).",
+		Chart: map[string]ChartRef{"keep 1 of 3": {Group: "purge 2 of 3 backups", Time: true}}}
+	defer func() { b.rep.Steps = append(b.rep.Steps, s) }()
+	if b.t.churnDir == "" || !b.t.unchanged.OK() {
+		s.Rows = []Row{{Tool: ToolCassette, Run: "keep 1 of 3", Skipped: "the churn step did not run or failed"}}
+		return nil
+	}
+	run := "keep 1 of 3"
+	var err error
+	b.t.purge, err = b.cassette(ctx, run, b.t.churnRepo, b.t.churnDir, "n1", b.cache("churn-n1"), 0,
+		"purge", "--node", "n1", "--max-backup-count", "1", "--max-backup-age", "0", "--grace-days", "0")
+	if err != nil {
+		return err
+	}
+	b.t.purgeBase = b.baseline(ctx, run, "baseline-purge", b.t.churnBaseRepo, 0, "-node", "n1", "-keep", "1")
+	s.Rows = []Row{b.t.purge, b.t.purgeBase}
+	if !b.t.purge.OK() {
+		return nil
+	}
+	// What is left must still restore byte for byte.
+	dst := filepath.Join(b.work, "restore", "after-purge")
+	r, err := b.restoreAndCompare(b.t.churnDir, dst, func() (Row, error) {
+		return b.cassette(ctx, "restore after purge", b.t.churnRepo, b.t.churnDir, "n1", b.cache("purge-restore"), 0,
+			"restore", "--name", "day3", "--node", "n1", "--target", dst)
+	})
+	if err != nil {
+		return err
+	}
+	if !r.OK() {
+		b.t.purge.Failed = "the kept backup no longer restores: " + cmp.Or(r.Failed, r.Skipped)
+		s.Rows[0] = b.t.purge
+	}
+	return nil
 }

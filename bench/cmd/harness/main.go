@@ -6,6 +6,7 @@
 //	harness [run flags]                      the bench (make build first)
 //	harness baseline-backup  [repo flags] -node N -backup B -mode full|differential -data-dir D
 //	harness baseline-restore [repo flags] -node N -backup B -target D
+//	harness baseline-purge   [repo flags] -node N -keep K
 //	harness measure -o usage.json -- CMD ARGS...
 package main
 
@@ -17,6 +18,8 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -41,12 +44,12 @@ func run(ctx context.Context, args []string) int {
 			out := fs.String("o", "", "write the child's usage as JSON to this file")
 			fs.Parse(args[1:])
 			return harness.MeasureMain(*out, fs.Args())
-		case "baseline-backup", "baseline-restore":
+		case "baseline-backup", "baseline-restore", "baseline-purge":
 			return baseline(ctx, args[0], args[1:])
 		case "run":
 			args = args[1:]
 		default:
-			fmt.Fprintf(os.Stderr, "harness: unknown command %q (run, baseline-backup, baseline-restore, measure)\n", args[0])
+			fmt.Fprintf(os.Stderr, "harness: unknown command %q (run, baseline-backup, baseline-restore, baseline-purge, measure)\n", args[0])
 			return 2
 		}
 	}
@@ -72,8 +75,13 @@ func bench(ctx context.Context, args []string) int {
 	fs.DurationVar(&cfg.Stall, "stall", cfg.Stall, "kill a run against MinIO when no request or byte moves for this long (0: never)")
 	timeout := fs.Duration("timeout", 30*time.Minute, "time limit of the whole bench")
 	fs.BoolVar(&cfg.Local, "local", cfg.Local, "also measure the local provider")
-	fs.BoolVar(&cfg.Peers, "peers", cfg.Peers, "also run restic and kopia when they are on PATH")
+	fs.IntVar(&cfg.Repeat, "repeat", cfg.Repeat, "run each sweep backup and each restore this many times and report the median run")
+	steps := fs.String("steps", strings.Join(harness.StepNames, ","), "steps to run (comma-separated)")
+	fs.BoolVar(&cfg.Peers, "peers", cfg.Peers, "also run restic and kopia when they are on PATH (or in -peers-dir)")
+	fs.BoolVar(&cfg.InstallPeers, "install-peers", cfg.InstallPeers, "build restic and kopia (go command, Go module proxy) into -peers-dir when missing")
+	fs.StringVar(&cfg.PeersDir, "peers-dir", "", "where -install-peers puts restic and kopia (default: .cache/peers/bin)")
 	results := fs.String("results", "bench/RESULTS.md", "markdown file to write (empty: stdout only)")
+	chart := fs.String("chart", "bench/results.svg", "chart of the results to write, .svg or .png (empty: none)")
 	fs.Parse(args)
 	var err error
 	if cfg.Size, err = parseSize(*size); err == nil {
@@ -81,6 +89,9 @@ func bench(ctx context.Context, args []string) int {
 	}
 	if err == nil {
 		cfg.Concurrency, err = parseInts(*conc)
+	}
+	if err == nil {
+		cfg.Steps, err = parseSteps(*steps)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "harness:", err)
@@ -94,6 +105,22 @@ func bench(ctx context.Context, args []string) int {
 		fmt.Fprintln(os.Stderr, "harness:", err)
 		return 1
 	}
+	code := 0
+	if *chart != "" {
+		if err := rep.WriteChart(*chart); err != nil {
+			// The tables are still worth writing.
+			fmt.Fprintln(os.Stderr, "harness:", err)
+			code = 1
+		} else {
+			fmt.Fprintln(os.Stderr, "harness: wrote", *chart)
+			rep.Chart = *chart
+		}
+	}
+	if rep.Chart != "" && *results != "" {
+		if rel, err := filepath.Rel(filepath.Dir(*results), *chart); err == nil {
+			rep.Chart = filepath.ToSlash(rel)
+		}
+	}
 	var buf bytes.Buffer
 	rep.WriteMarkdown(&buf)
 	os.Stdout.Write(buf.Bytes())
@@ -104,7 +131,7 @@ func bench(ctx context.Context, args []string) int {
 		}
 		fmt.Fprintln(os.Stderr, "harness: wrote", *results)
 	}
-	return 0
+	return code
 }
 
 func parseSize(s string) (int64, error) {
@@ -113,6 +140,18 @@ func parseSize(s string) (int64, error) {
 		return 0, fmt.Errorf("size %q: %w", s, err)
 	}
 	return int64(v), nil
+}
+
+func parseSteps(s string) ([]string, error) {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		if !slices.Contains(harness.StepNames, f) {
+			return nil, fmt.Errorf("step %q: want some of %s", f, strings.Join(harness.StepNames, ","))
+		}
+		out = append(out, f)
+	}
+	return out, nil
 }
 
 func parseInts(s string) ([]int, error) {
@@ -127,8 +166,8 @@ func parseInts(s string) ([]int, error) {
 	return out, nil
 }
 
-// baseline runs one Medusa-style backup or restore and prints its stats as
-// a JSON line.
+// baseline runs one Medusa-style backup, restore or purge and prints its
+// stats as a JSON line.
 func baseline(ctx context.Context, cmd string, args []string) int {
 	var repo harness.Repo
 	fs := flag.NewFlagSet(cmd, flag.ExitOnError)
@@ -139,6 +178,7 @@ func baseline(ctx context.Context, cmd string, args []string) int {
 	dataDir := fs.String("data-dir", "", "data directory to back up")
 	target := fs.String("target", "", "folder to restore into")
 	fsync := fs.Bool("fsync", false, "restore: fsync every file (Medusa does not)")
+	keep := fs.Int("keep", 1, "purge: backups of the node to keep")
 	fs.Parse(args)
 	st, err := repo.Open(ctx)
 	if err != nil {
@@ -147,10 +187,13 @@ func baseline(ctx context.Context, cmd string, args []string) int {
 	}
 	defer st.Close(context.Background())
 	var stats harness.BaselineStats
-	if cmd == "baseline-backup" {
+	switch cmd {
+	case "baseline-backup":
 		stats, err = harness.BaselineBackup(ctx, st, *node, *backup, *mode, *dataDir, repo.Concurrency)
-	} else {
+	case "baseline-restore":
 		stats, err = harness.BaselineRestore(ctx, st, *node, *backup, *target, repo.Concurrency, *fsync)
+	default:
+		stats, err = harness.BaselinePurge(ctx, st, *node, *keep, repo.Concurrency)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "baseline:", err)
