@@ -105,8 +105,9 @@ type Lock struct {
 }
 
 // ListLocks returns every lock object of the repository. Unreadable ones
-// (half-written by a crashed process) are returned with only Key set and a
-// zero Refreshed time, so they count as stale.
+// (whose content is not a lock) are returned with only Key set and a zero
+// Refreshed time, so they count as stale. A lock that cannot be read (the
+// read failed) is an error, never a stale lock: its holder may be alive.
 func (e *Engine) ListLocks(ctx context.Context) ([]LockInfo, error) {
 	st := e.Repo.Storage()
 	var keys []providers.Key
@@ -118,26 +119,26 @@ func (e *Engine) ListLocks(ctx context.Context) ([]LockInfo, error) {
 	}
 	out := make([]LockInfo, 0, len(keys))
 	for _, k := range keys {
-		var li LockInfo
+		var b []byte
 		err := st.Get(ctx, k, 0, -1, func(r io.Reader) error {
-			return json.NewDecoder(io.LimitReader(r, 64<<10)).Decode(&li)
+			var err error
+			b, err = io.ReadAll(io.LimitReader(r, 64<<10))
+			return err
 		})
 		if errors.Is(err, providers.ErrNotFound) {
 			continue // released meanwhile
 		}
-		if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !isJSONError(err) {
+		if err != nil {
 			return nil, fmt.Errorf("read lock %s: %w", k, err)
+		}
+		var li LockInfo
+		if json.Unmarshal(b, &li) != nil {
+			li = LockInfo{}
 		}
 		li.Key = k
 		out = append(out, li)
 	}
 	return out, nil
-}
-
-func isJSONError(err error) bool {
-	var se *json.SyntaxError
-	var te *json.UnmarshalTypeError
-	return errors.As(err, &se) || errors.As(err, &te) || errors.Is(err, io.EOF)
 }
 
 // AcquireLock takes a lock of the given kind for op.
@@ -249,8 +250,23 @@ func (l *Lock) refresher() {
 			return
 		case <-t.C:
 		}
+		// A lock others may have judged stale, or removed, must not come
+		// back: whoever removed it may have collected what its holder
+		// relies on. It stays lost, and Check says so.
+		if err := l.expired(); err != nil {
+			l.lose(err)
+			return
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), l.staleAfter/4)
-		err := l.write(ctx)
+		_, err := l.e.Repo.Storage().Stat(ctx, l.info.Key)
+		if errors.Is(err, providers.ErrNotFound) {
+			cancel()
+			l.lose(fmt.Errorf("%w: lock %s was removed as stale by another process, which may have collected data this run relies on; run it again", ErrLocked, l.info.Key))
+			return
+		}
+		if err == nil {
+			err = l.write(ctx)
+		}
 		cancel()
 		if err != nil {
 			l.e.log().Warn("lock refresh failed; retrying", "lock", l.info.Key, "err", err)
@@ -265,15 +281,13 @@ func (l *Lock) refresher() {
 // becomes visible.
 func (l *Lock) Check(ctx context.Context) error {
 	l.mu.Lock()
-	last, lost := l.lastRefresh, l.lost
+	lost := l.lost
 	l.mu.Unlock()
 	if lost != nil {
 		return lost
 	}
-	// Leave a margin of a quarter: clocks differ between machines.
-	if time.Since(last) > l.staleAfter*3/4 {
-		return fmt.Errorf("%w: lock %s was last refreshed %s ago (stale after %s): another process may have collected data this run relies on; run it again",
-			ErrLocked, l.info.Key, time.Since(last).Round(time.Second), l.staleAfter)
+	if err := l.expired(); err != nil {
+		return err
 	}
 	if _, err := l.e.Repo.Storage().Stat(ctx, l.info.Key); err != nil {
 		if errors.Is(err, providers.ErrNotFound) {
@@ -283,6 +297,30 @@ func (l *Lock) Check(ctx context.Context) error {
 		l.lost = err
 		l.mu.Unlock()
 		return err
+	}
+	return nil
+}
+
+// lose records why the lock no longer protects its holder (the first
+// reason wins).
+func (l *Lock) lose(err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.lost == nil {
+		l.lost = err
+	}
+}
+
+// expired fails when the lock was not refreshed for long enough that
+// others may judge it stale, with a margin of a quarter: clocks differ
+// between machines.
+func (l *Lock) expired() error {
+	l.mu.Lock()
+	last := l.lastRefresh
+	l.mu.Unlock()
+	if time.Since(last) > l.staleAfter*3/4 {
+		return fmt.Errorf("%w: lock %s was last refreshed %s ago (stale after %s): another process may have collected data this run relies on; run it again",
+			ErrLocked, l.info.Key, time.Since(last).Round(time.Second), l.staleAfter)
 	}
 	return nil
 }
