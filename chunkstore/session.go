@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/cassette-backup/cassette/index"
 	"github.com/cassette-backup/cassette/providers"
@@ -245,6 +246,9 @@ func (s *Session) flushStage(st *stage) error {
 	return nil
 }
 
+// shareWait bounds how long a writer waits for the session's first pack.
+const shareWait = 50 * time.Millisecond
+
 // takePack returns an idle open pack, or nil with a token to open a new
 // one, waiting while the limit of open packs is reached.
 func (s *Session) takePack() (*packWriter, error) {
@@ -252,6 +256,22 @@ func (s *Session) takePack() (*packWriter, error) {
 	case p := <-s.idle:
 		return p, nil
 	default:
+	}
+	if len(s.tokens) > 0 && s.stats.StoredBytes.Load() < s.repo.cfg.PackSize {
+		// Less than a pack written so far and a pack is open: another
+		// writer is copying into it and hands it back within a moment. A
+		// small backup (a differential of a few new SSTables) then ends
+		// with one pack, not one per writer. The wait is bounded, because
+		// that pack may fill up and be finished instead of coming back.
+		t := time.NewTimer(shareWait)
+		defer t.Stop()
+		select {
+		case p := <-s.idle:
+			return p, nil
+		case <-t.C:
+		case <-s.ctx.Done():
+			return nil, s.ctx.Err()
+		}
 	}
 	select {
 	case p := <-s.idle:
