@@ -67,7 +67,9 @@ func (s *Storage) Put(ctx context.Context, key providers.Key, p providers.Payloa
 		}
 		return fmt.Errorf("put %s: %w", key, s.putError(key, err))
 	}
-	if err := syncDir(filepath.Dir(path)); err != nil {
+	if err := syncDir(filepath.Dir(path)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		// (A folder gone already was emptied by a concurrent Delete of
+		// this very key, which then wins, as on any object store.)
 		return fmt.Errorf("put %s: sync folder: %w", key, translateError(err))
 	}
 	return nil
@@ -152,8 +154,14 @@ func mkdirAllSync(dir string) error {
 	if err := os.Mkdir(dir, dirPerm); err != nil {
 		if errors.Is(err, os.ErrExist) {
 			// Created concurrently, or a file is in the way.
-			if fi, serr := os.Stat(dir); serr == nil && fi.IsDir() {
+			fi, serr := os.Stat(dir)
+			if serr == nil && fi.IsDir() {
 				return nil
+			}
+			if errors.Is(serr, os.ErrNotExist) {
+				// Created and removed again by a concurrent Delete that
+				// emptied it: not in the way, try again.
+				return serr
 			}
 		}
 		return err
