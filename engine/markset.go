@@ -1,0 +1,182 @@
+package engine
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/cassette-backup/cassette/index"
+)
+
+// markSet is a set of index entries kept in a temporary bbolt file, keyed
+// by pack then offset, so it can be walked pack by pack. Adds are buffered
+// and written in sorted batches.
+type markSet struct {
+	db   *bolt.DB
+	path string
+	buf  map[string][]byte
+	n    int64
+}
+
+var bktMarks = []byte("marks")
+
+func newMarkSet(dir string) (*markSet, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	f, err := os.CreateTemp(dir, "gc-marks-*.db")
+	if err != nil {
+		return nil, fmt.Errorf("gc mark file in %s: %w (set cacheDir to a writable folder)", dir, err)
+	}
+	path := f.Name()
+	f.Close()
+	db, err := bolt.Open(path, 0o600, &bolt.Options{NoSync: true, NoFreelistSync: true})
+	if err != nil {
+		os.Remove(path)
+		return nil, err
+	}
+	if err := db.Update(func(tx *bolt.Tx) error { _, err := tx.CreateBucket(bktMarks); return err }); err != nil {
+		db.Close()
+		os.Remove(path)
+		return nil, err
+	}
+	return &markSet{db: db, path: path, buf: map[string][]byte{}}, nil
+}
+
+func (m *markSet) close() {
+	m.db.Close()
+	os.Remove(m.path)
+}
+
+func markKey(ent index.Entry) string {
+	k := make([]byte, 0, 40)
+	k = append(k, ent.Pack[:]...)
+	k = binary.BigEndian.AppendUint64(k, ent.Offset)
+	return string(k)
+}
+
+func markValue(ent index.Entry) []byte {
+	v := make([]byte, 0, 34+30)
+	v = append(v, ent.ID[:]...)
+	v = append(v, byte(ent.Type), byte(ent.Compression))
+	v = binary.AppendUvarint(v, ent.Length)
+	return binary.AppendUvarint(v, ent.RawLength)
+}
+
+func (m *markSet) add(ent index.Entry) error {
+	k := markKey(ent)
+	if _, dup := m.buf[k]; dup {
+		return nil
+	}
+	m.buf[k] = markValue(ent)
+	if len(m.buf) >= 1<<16 {
+		return m.flush()
+	}
+	return nil
+}
+
+func (m *markSet) flush() error {
+	if len(m.buf) == 0 {
+		return nil
+	}
+	keys := make([]string, 0, len(m.buf))
+	for k := range m.buf {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	err := m.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bktMarks)
+		for _, k := range keys {
+			if b.Get([]byte(k)) == nil {
+				m.n++
+			}
+			if err := b.Put([]byte(k), m.buf[k]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	clear(m.buf)
+	return err
+}
+
+func decodeMark(k, v []byte) (index.Entry, error) {
+	var ent index.Entry
+	if len(k) != 40 || len(v) < 34 {
+		return ent, errors.New("gc mark file: damaged entry")
+	}
+	copy(ent.Pack[:], k[:32])
+	ent.Offset = binary.BigEndian.Uint64(k[32:])
+	copy(ent.ID[:], v[:32])
+	ent.Type, ent.Compression = index.BlobType(v[32]), index.Compression(v[33])
+	var n int
+	ent.Length, n = binary.Uvarint(v[34:])
+	if n <= 0 {
+		return ent, errors.New("gc mark file: damaged entry")
+	}
+	ent.RawLength, _ = binary.Uvarint(v[34+n:])
+	return ent, nil
+}
+
+// forEach walks the set in pack, offset order.
+func (m *markSet) forEach(fn func(index.Entry) error) error {
+	return m.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bktMarks).ForEach(func(k, v []byte) error {
+			ent, err := decodeMark(k, v)
+			if err != nil {
+				return err
+			}
+			return fn(ent)
+		})
+	})
+}
+
+// has reports whether ent (by pack and offset) is marked. The set must be
+// flushed.
+func (m *markSet) has(ent index.Entry) (bool, error) {
+	var found bool
+	err := m.db.View(func(tx *bolt.Tx) error {
+		found = tx.Bucket(bktMarks).Get([]byte(markKey(ent))) != nil
+		return nil
+	})
+	return found, err
+}
+
+// marked reports whether ent was added, flushed or not.
+func (m *markSet) marked(ent index.Entry) (bool, error) {
+	if _, ok := m.buf[markKey(ent)]; ok {
+		return true, nil
+	}
+	return m.has(ent)
+}
+
+// forEachLive walks the marked entries of one pack.
+func (m *markSet) forEachLive(pack index.ID, fn func(index.Entry)) error {
+	return m.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bktMarks).Cursor()
+		for k, v := c.Seek(pack[:]); k != nil && string(k[:32]) == string(pack[:]); k, v = c.Next() {
+			ent, err := decodeMark(k, v)
+			if err != nil {
+				return err
+			}
+			fn(ent)
+		}
+		return nil
+	})
+}
+
+// livePerPack sums the stored bytes and counts the marked blobs per pack.
+// Numbers per pack: memory grows with packs (a few per GiB), not with blobs.
+func (m *markSet) livePerPack() (map[index.ID]uint64, map[index.ID]int, error) {
+	bytes, blobs := map[index.ID]uint64{}, map[index.ID]int{}
+	err := m.forEach(func(ent index.Entry) error {
+		bytes[ent.Pack] += ent.Length
+		blobs[ent.Pack]++
+		return nil
+	})
+	return bytes, blobs, err
+}
