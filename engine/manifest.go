@@ -9,6 +9,7 @@ import (
 	"io"
 	"path"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/klauspost/compress/zstd"
@@ -189,15 +190,41 @@ func EncodeHeader(h *Header) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// manifestDecoders reuses zstd decoders: each one allocates its window
+// history (megabytes), and status, list and purge read many manifests
+// concurrently — a new decoder per manifest made purge's memory grow with
+// the number of backups. Single-goroutine decoders (concurrency 1) are safe
+// to reuse after Reset.
+var manifestDecoders sync.Pool
+
+func getManifestDecoder(r io.Reader) (*zstd.Decoder, error) {
+	if d, ok := manifestDecoders.Get().(*zstd.Decoder); ok {
+		if err := d.Reset(r); err != nil {
+			d.Close()
+			return nil, err
+		}
+		return d, nil
+	}
+	return zstd.NewReader(r, zstd.WithDecoderMaxMemory(64<<20), zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true))
+}
+
+func putManifestDecoder(d *zstd.Decoder) {
+	if d.Reset(nil) != nil {
+		d.Close()
+		return
+	}
+	manifestDecoders.Put(d)
+}
+
 // DecodeManifest reads a manifest: it returns the header and calls fn (when
 // not nil) with every file entry, validated. Hostile bytes produce an error
 // wrapping ErrBadManifest, never a panic or an unbounded allocation.
 func DecodeManifest(r io.Reader, fn func(*FileEntry) error) (*Header, error) {
-	zr, err := zstd.NewReader(r, zstd.WithDecoderMaxMemory(64<<20), zstd.WithDecoderConcurrency(1))
+	zr, err := getManifestDecoder(r)
 	if err != nil {
 		return nil, err
 	}
-	defer zr.Close()
+	defer putManifestDecoder(zr)
 	sc := bufio.NewScanner(zr)
 	sc.Buffer(make([]byte, 0, 64<<10), maxManifestLine)
 	if !sc.Scan() {
