@@ -148,11 +148,7 @@ func checkKeyspaces(dirs, keyspaces []string) error {
 		if slices.Contains(have, ks) {
 			continue
 		}
-		hint := ""
-		if best := suggest.Closest(ks, have); best != "" {
-			hint = fmt.Sprintf(" (did you mean %q?)", best)
-		}
-		return usagef("keyspace %q does not exist in %s%s: check --keyspace / cassandra.keyspaces", ks, strings.Join(dirs, ", "), hint)
+		return usagef("keyspace %q does not exist in %s%s: check --keyspace / cassandra.keyspaces", ks, strings.Join(dirs, ", "), suggest.Hint(ks, have))
 	}
 	return nil
 }

@@ -4,8 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-
-	"github.com/cassette-backup/cassette/cmd/internal/suggest"
 )
 
 // Sentinel errors of the package.
@@ -47,15 +45,6 @@ func (e *Error) Error() string {
 
 // Is reports whether target is ErrInvalid.
 func (e *Error) Is(target error) bool { return target == ErrInvalid }
-
-// didYouMean returns ` (did you mean "x"?)` when one of known is close to
-// word, and "" otherwise.
-func didYouMean(word string, known []string) string {
-	if s := suggest.Closest(word, known); s != "" {
-		return fmt.Sprintf(" (did you mean %q?)", s)
-	}
-	return ""
-}
 
 // oneLine keeps a message on one line whatever a file or a peer sent.
 func oneLine(s string) string {

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/cassette-backup/cassette/cmd/internal/suggest"
 	"github.com/cassette-backup/cassette/providers"
 )
 
@@ -179,7 +180,7 @@ func (inv *Inventory) FindCluster(name string) (*Cluster, error) {
 	if name == "" {
 		return nil, fmt.Errorf("%w: %s holds %d clusters (%s): name one with --cluster", ErrNotFound, inv.File, len(names), strings.Join(names, ", "))
 	}
-	return nil, fmt.Errorf("%w: no cluster %q in %s%s; it holds %s", ErrNotFound, name, inv.File, didYouMean(name, names), strings.Join(names, ", "))
+	return nil, fmt.Errorf("%w: no cluster %q in %s%s; it holds %s", ErrNotFound, name, inv.File, suggest.Hint(name, names), strings.Join(names, ", "))
 }
 
 // FindDatacenter returns the named datacenter of the cluster; "" picks the
@@ -194,7 +195,7 @@ func (c *Cluster) FindDatacenter(name string) (*Datacenter, error) {
 	if name == "" {
 		return nil, fmt.Errorf("%w: cluster %s has %d datacenters (%s): name one with --dc", ErrNotFound, c.Name, len(names), strings.Join(names, ", "))
 	}
-	return nil, fmt.Errorf("%w: cluster %s has no datacenter %q%s; its datacenters are %s", ErrNotFound, c.Name, name, didYouMean(name, names), strings.Join(names, ", "))
+	return nil, fmt.Errorf("%w: cluster %s has no datacenter %q%s; its datacenters are %s", ErrNotFound, c.Name, name, suggest.Hint(name, names), strings.Join(names, ", "))
 }
 
 // DatacenterNames lists the cluster's datacenters in inventory order.
@@ -215,7 +216,7 @@ func (inv *Inventory) FindStorage(name string) (*StorageConfig, error) {
 		}
 		names = append(names, s.Name)
 	}
-	return nil, fmt.Errorf("%w: no storage configuration %q in %s%s", ErrNotFound, name, inv.File, didYouMean(name, names))
+	return nil, fmt.Errorf("%w: no storage configuration %q in %s%s", ErrNotFound, name, inv.File, suggest.Hint(name, names))
 }
 
 // Racks returns the datacenter's racks, sorted, each with its nodes' names

@@ -16,6 +16,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/cassette-backup/cassette/cmd/internal/config"
+	"github.com/cassette-backup/cassette/cmd/internal/suggest"
 )
 
 // maxInventorySize bounds what LoadInventory reads.
@@ -160,7 +161,7 @@ func (p *invParser) datacenter(n *yaml.Node, where string, c *Cluster, inv *Inve
 			}
 			if _, err := inv.FindStorage(dc.Storage); err != nil {
 				return p.errf(v.Line, where+"."+key, "%s.%s %q names no entry of storageConfigurations%s", where, key, dc.Storage,
-					didYouMean(dc.Storage, storageNames(inv)))
+					suggest.Hint(dc.Storage, storageNames(inv)))
 			}
 		case "tls":
 			t, err := p.tls(v, where+".tls")
@@ -352,7 +353,7 @@ func (p *invParser) storage(n *yaml.Node, where string, seen []*StorageConfig) (
 		return s, p.errf(props.Line, key, "%s is not set; use one of %s", key, strings.Join(known, ", "))
 	case !slices.Contains(known, sp.StorageProvider):
 		return s, p.errf(props.Line, key, "%s %q is not a storage provider cassette knows%s; use one of %s",
-			key, sp.StorageProvider, didYouMean(sp.StorageProvider, known), strings.Join(known, ", "))
+			key, sp.StorageProvider, suggest.Hint(sp.StorageProvider, known), strings.Join(known, ", "))
 	case sp.StorageProvider != "mem" && strings.TrimSpace(sp.BucketName) == "":
 		return s, p.errf(props.Line, where+".storageProperties.bucketName", "%s.storageProperties.bucketName is not set; name the bucket that holds the backups", where)
 	}

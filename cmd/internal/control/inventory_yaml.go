@@ -9,6 +9,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/cassette-backup/cassette/cmd/internal/suggest"
 	"github.com/cassette-backup/cassette/providers"
 )
 
@@ -34,7 +35,7 @@ func (p *invParser) pairs(n *yaml.Node, where string, known []string, fn func(ke
 		}
 		seen[k.Value] = k.Line
 		if !slices.Contains(known, k.Value) {
-			return p.errf(k.Line, key, "unknown key %s%s; %s takes %s", key, didYouMean(k.Value, known), orTop(where), strings.Join(known, ", "))
+			return p.errf(k.Line, key, "unknown key %s%s; %s takes %s", key, suggest.Hint(k.Value, known), orTop(where), strings.Join(known, ", "))
 		}
 		if v == nil {
 			v = &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null", Line: k.Line}

@@ -12,6 +12,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/cassette-backup/cassette/cmd/internal/schedule"
+	"github.com/cassette-backup/cassette/cmd/internal/suggest"
 )
 
 // ScheduledOp is a MedusaBackupSchedule and the datacenters it runs on.
@@ -53,7 +54,7 @@ func ParseSchedules(file string, data []byte, cl *Cluster) ([]ScheduledOp, []str
 			if err != nil {
 				return nil, nil, &Error{File: file, Line: ref.line, Key: "spec.backupSpec.cassandraDatacenter",
 					Msg: fmt.Sprintf("%s %q is not a datacenter of cluster %s in the inventory%s; use one of %s", where, ref.name, cl.Name,
-						didYouMean(ref.name, cl.DatacenterNames()), strings.Join(cl.DatacenterNames(), ", "))}
+						suggest.Hint(ref.name, cl.DatacenterNames()), strings.Join(cl.DatacenterNames(), ", "))}
 			}
 			op.Datacenters = []*Datacenter{dc}
 		case len(cl.Datacenters) == 1 || s.Operation == schedule.OpPurge:

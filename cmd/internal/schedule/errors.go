@@ -4,8 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-
-	"github.com/cassette-backup/cassette/cmd/internal/suggest"
 )
 
 // Sentinel errors of the package.
@@ -51,15 +49,6 @@ func (e *Error) Is(target error) bool { return target == ErrInvalid }
 
 func errorf(file string, line int, format string, args ...any) *Error {
 	return &Error{File: file, Line: line, Msg: fmt.Sprintf(format, args...)}
-}
-
-// didYouMean returns ` (did you mean "x"?)` when one of known is close to
-// word, and "" otherwise.
-func didYouMean(word string, known []string) string {
-	if s := suggest.Closest(word, known); s != "" {
-		return fmt.Sprintf(" (did you mean %q?)", s)
-	}
-	return ""
 }
 
 // oneLine keeps a message on one line whatever a file holds.

@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/cassette-backup/cassette/cmd/internal/suggest"
 )
 
 // The kinds Load reads; documents of other kinds (the MedusaConfiguration
@@ -132,7 +134,7 @@ func (p *parser) object(n *yaml.Node, where string, inList bool) ([]Schedule, er
 		p.skipped = append(p.skipped, "a document without kind")
 		return nil, nil
 	}
-	if s := didYouMean(kind, kinds); s != "" {
+	if s := suggest.Hint(kind, kinds); s != "" {
 		return nil, errorf(p.file, kindNode.Line, "%sunknown kind %q%s", where, kind, s)
 	}
 	p.skipped = append(p.skipped, "kind "+kind)
@@ -277,7 +279,7 @@ func (p *parser) backupSpec(v *yaml.Node, where string, s *Schedule) error {
 // unknown handles a key cassette does not know: a likely typo of a known key
 // is an error, anything else (fields newer operators may add) a note.
 func (p *parser) unknown(where, section, key string, k *yaml.Node, known []string) error {
-	if s := didYouMean(key, known); s != "" {
+	if s := suggest.Hint(key, known); s != "" {
 		return errorf(p.file, k.Line, "%sunknown key %s%s%s", where, section, key, s)
 	}
 	p.note(k.Line, "%s%s%s is not a key cassette knows; ignored", where, section, key)
@@ -304,7 +306,7 @@ func (p *parser) enum(v *yaml.Node, where, key, what string, allowed []string, d
 			return nil
 		}
 	}
-	return errorf(p.file, v.Line, "%s%s %q is not %s%s; use %s", where, key, val, what, didYouMean(val, allowed), orList(allowed))
+	return errorf(p.file, v.Line, "%s%s %q is not %s%s; use %s", where, key, val, what, suggest.Hint(val, allowed), orList(allowed))
 }
 
 func (p *parser) boolValue(v *yaml.Node, where, key string) (bool, error) {

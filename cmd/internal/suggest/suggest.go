@@ -3,6 +3,7 @@
 package suggest
 
 import (
+	"fmt"
 	"sort"
 	"strings"
 )
@@ -28,6 +29,15 @@ func Closest(word string, candidates []string) string {
 		return ""
 	}
 	return best
+}
+
+// Hint returns ` (did you mean "x"?)` for the candidate closest to word,
+// or "" when none is close: the tail of a one-line error.
+func Hint(word string, candidates []string) string {
+	if s := Closest(word, candidates); s != "" {
+		return fmt.Sprintf(" (did you mean %q?)", s)
+	}
+	return ""
 }
 
 // maxDistance is how many edits a suggestion may be away: enough for a typo
