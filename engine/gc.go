@@ -77,21 +77,29 @@ func (e *Engine) GC(ctx context.Context, o GCOptions) (*GCResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	packs := map[index.ID]providers.ObjectInfo{}
-	if err := st.List(ctx, chunkstore.PackPrefix, func(oi providers.ObjectInfo) error {
-		if id, ok := packID(oi.Key); ok {
-			packs[id] = oi
-		}
-		return nil
-	}); err != nil {
-		return nil, fmt.Errorf("list packs: %w", err)
-	}
-	res.PacksTotal = len(packs)
-
 	scratch, err := e.tmpDir()
 	if err != nil {
 		return nil, err
 	}
+	plan, err := newGCPlan(scratch)
+	if err != nil {
+		return nil, err
+	}
+	defer plan.close()
+	if err := st.List(ctx, chunkstore.PackPrefix, func(oi providers.ObjectInfo) error {
+		id, ok := packID(oi.Key)
+		if !ok {
+			return nil
+		}
+		res.PacksTotal++
+		return plan.put(bktListed, id, listedValue(oi))
+	}); err != nil {
+		return nil, fmt.Errorf("list packs: %w", err)
+	}
+	if err := plan.flush(); err != nil {
+		return nil, err
+	}
+
 	marks, err := newMarkSet(scratch)
 	if err != nil {
 		return nil, err
@@ -100,70 +108,45 @@ func (e *Engine) GC(ctx context.Context, o GCOptions) (*GCResult, error) {
 	if err := e.mark(ctx, marks, res); err != nil {
 		return nil, err
 	}
-	live, liveBlobs, err := marks.livePerPack()
+	err = plan.view(func(v planView) error {
+		return marks.forEachPack(func(id index.ID) error {
+			if !v.listed(id) {
+				return fmt.Errorf("%w: pack %s holds chunks of remaining backups but is missing from the bucket; nothing was deleted: run `cassette verify` to see which backups are damaged", chunkstore.ErrIntegrity, chunkstore.PackKey(id))
+			}
+			return nil
+		})
+	})
 	if err != nil {
 		return nil, err
 	}
-	indexedBlobs := map[index.ID]int{}
-	if err := e.Repo.Cache().ForEachBlob(func(ent index.Entry) error {
-		indexedBlobs[ent.Pack]++
-		return nil
-	}); err != nil {
+	// Packs holding an indexed blob that nothing references: only those
+	// are worth repacking.
+	err = marks.view(func(mv markView) error {
+		return e.Repo.Cache().ForEachBlob(func(ent index.Entry) error {
+			if mv.has(ent) {
+				return nil
+			}
+			return plan.put(bktDead, ent.Pack, nil)
+		})
+	})
+	if err == nil {
+		err = plan.flush()
+	}
+	if err != nil {
 		return nil, err
 	}
-
-	for id := range live {
-		if _, ok := packs[id]; !ok {
-			return nil, fmt.Errorf("%w: pack %s holds chunks of remaining backups but is missing from the bucket; nothing was deleted: run `cassette verify` to see which backups are damaged", chunkstore.ErrIntegrity, chunkstore.PackKey(id))
-		}
-	}
 	// Decide, pack by pack.
-	now := e.now()
-	var del []index.ID
-	var repack []index.ID
-	keep := map[index.ID]bool{}
-	for id, oi := range packs {
-		info, indexed, err := e.Repo.Cache().Pack(id)
-		if err != nil {
-			return nil, err
-		}
-		lb := live[id]
-		young := now.Sub(oi.ModTime) < o.Grace
-		// A pack whose indexed blobs are all live has nothing to free:
-		// repacking it would rewrite the same blobs (its header and trailer
-		// count against it, so a pack of small blobs would be rewritten by
-		// every run).
-		allLive := liveBlobs[id] == indexedBlobs[id]
-		switch {
-		case lb > 0 && (o.RepackBelow < 0 || allLive || float64(lb) >= o.RepackBelow*float64(info.Size)):
-			keep[id] = true
-		case young:
-			keep[id] = true
-			res.PacksKeptGrace++
-		case lb == 0 || !indexed:
-			del = append(del, id)
-			res.BytesFreed += oi.Size
-		default:
-			repack = append(repack, id)
-			res.BytesFreed += oi.Size - int64(lb)
-		}
+	if err := e.decide(plan, marks, o, res); err != nil {
+		return nil, err
 	}
-	res.PacksDeleted, res.PacksRepacked = len(del), len(repack)
-	if o.DryRun || (len(del) == 0 && len(repack) == 0) {
+	if o.DryRun || (res.PacksDeleted == 0 && res.PacksRepacked == 0) {
 		res.Duration = time.Since(start)
 		return res, nil
 	}
 
 	// Repack: live blobs of mostly dead packs move to new packs.
-	if len(repack) > 0 {
-		var entries []index.Entry
-		for _, p := range repack {
-			if err := marks.forEachLive(p, func(e index.Entry) { entries = append(entries, e) }); err != nil {
-				return nil, err
-			}
-		}
-		res.BlobsRepacked = int64(len(entries))
-		if _, err := e.Repo.Repack(ctx, entries); err != nil {
+	if res.PacksRepacked > 0 {
+		if err := e.repack(ctx, plan, marks, res); err != nil {
 			return nil, err
 		}
 	}
@@ -176,7 +159,6 @@ func (e *Engine) GC(ctx context.Context, o GCOptions) (*GCResult, error) {
 	for _, id := range segments {
 		oldSegs[id] = true
 	}
-	repacked := map[index.ID]bool{} // new packs: every blob in them is live
 	for _, id := range newSegs {
 		if !oldSegs[id] {
 			segments = append(segments, id)
@@ -185,10 +167,14 @@ func (e *Engine) GC(ctx context.Context, o GCOptions) (*GCResult, error) {
 				return nil, err
 			}
 			for _, p := range seg.Packs {
-				keep[p.ID] = true
-				repacked[p.ID] = true
+				if err := plan.put(bktDecided, p.ID, []byte{planNew}); err != nil {
+					return nil, err
+				}
 			}
 		}
+	}
+	if err := plan.flush(); err != nil {
+		return nil, err
 	}
 	if err := lock.Check(ctx); err != nil {
 		return nil, err
@@ -196,15 +182,22 @@ func (e *Engine) GC(ctx context.Context, o GCOptions) (*GCResult, error) {
 
 	// Consolidate: new segments naming only kept packs, then the old
 	// segments go, then the packs.
-	written, err := e.writeConsolidated(ctx, keep, segments, func(ent index.Entry) (bool, error) {
-		// A content list no backup references stays in its kept pack but
-		// leaves the index: its chunks may have gone with other packs, and
-		// a backup that finds a list in the index (its file cache) takes
-		// the whole file as stored.
-		if ent.Type != index.MetaBlob || repacked[ent.Pack] {
-			return true, nil
-		}
-		return marks.has(ent)
+	var written int
+	err = plan.view(func(v planView) error {
+		return marks.view(func(mv markView) error {
+			var err error
+			written, err = e.writeConsolidated(ctx, v.kept, segments, func(ent index.Entry) bool {
+				// A content list no backup references stays in its kept
+				// pack but leaves the index: its chunks may have gone with
+				// other packs, and a backup that finds a list in the index
+				// (its file cache) takes the whole file as stored.
+				if ent.Type != index.MetaBlob || v.decision(ent.Pack) == planNew {
+					return true
+				}
+				return mv.has(ent)
+			})
+			return err
+		})
 	})
 	if err != nil {
 		return nil, err
@@ -218,14 +211,16 @@ func (e *Engine) GC(ctx context.Context, o GCOptions) (*GCResult, error) {
 		return nil, fmt.Errorf("delete superseded index segments: %w", err)
 	}
 	res.SegmentsDeleted = len(oldKeys)
-	var packKeys []providers.Key
-	for _, id := range append(del, repack...) {
-		packKeys = append(packKeys, chunkstore.PackKey(id))
+	// The lock again: a GC whose lock went stale (a long pause) must not
+	// delete packs a backup that broke the lock may now rely on.
+	if err := lock.Check(ctx); err != nil {
+		return nil, err
 	}
-	if err := deleteBatches(ctx, st, packKeys); err != nil {
+	deleted, err := deletePlanned(ctx, st, plan)
+	if err != nil {
 		return nil, fmt.Errorf("delete packs: %w", err)
 	}
-	res.ObjectsDeleted = int64(len(oldKeys) + len(packKeys))
+	res.ObjectsDeleted = int64(len(oldKeys) + deleted)
 	if _, err := e.Repo.SyncIndex(ctx); err != nil {
 		return nil, err
 	}
@@ -308,7 +303,7 @@ func (e *Engine) mark(ctx context.Context, m *markSet, res *GCResult) error {
 // writeConsolidated writes the index of the kept packs (the blobs in them
 // that indexed says to keep) as new segments, each naming the segments it
 // supersedes, and returns how many it wrote.
-func (e *Engine) writeConsolidated(ctx context.Context, keep map[index.ID]bool, superseded []index.ID, indexed func(index.Entry) (bool, error)) (int, error) {
+func (e *Engine) writeConsolidated(ctx context.Context, keep func(index.ID) bool, superseded []index.ID, indexed func(index.Entry) bool) (int, error) {
 	// Group the cache's entries of kept packs by pack, on disk.
 	scratch, err := e.tmpDir()
 	if err != nil {
@@ -320,11 +315,8 @@ func (e *Engine) writeConsolidated(ctx context.Context, keep map[index.ID]bool, 
 	}
 	defer tmp.close()
 	err = e.Repo.Cache().ForEachBlob(func(ent index.Entry) error {
-		if !keep[ent.Pack] {
+		if !keep(ent.Pack) || !indexed(ent) {
 			return nil
-		}
-		if ok, err := indexed(ent); err != nil || !ok {
-			return err
 		}
 		return tmp.add(ent)
 	})

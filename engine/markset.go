@@ -169,14 +169,48 @@ func (m *markSet) forEachLive(pack index.ID, fn func(index.Entry)) error {
 	})
 }
 
-// livePerPack sums the stored bytes and counts the marked blobs per pack.
-// Numbers per pack: memory grows with packs (a few per GiB), not with blobs.
-func (m *markSet) livePerPack() (map[index.ID]uint64, map[index.ID]int, error) {
-	bytes, blobs := map[index.ID]uint64{}, map[index.ID]int{}
-	err := m.forEach(func(ent index.Entry) error {
-		bytes[ent.Pack] += ent.Length
-		blobs[ent.Pack]++
+// markView gives lookups in the mark set under one read transaction (the
+// set must be flushed).
+type markView struct{ tx *bolt.Tx }
+
+func (m *markSet) view(fn func(markView) error) error {
+	return m.db.View(func(tx *bolt.Tx) error { return fn(markView{tx}) })
+}
+
+// has reports whether ent (by pack and offset) is marked.
+func (v markView) has(ent index.Entry) bool {
+	return v.tx.Bucket(bktMarks).Get([]byte(markKey(ent))) != nil
+}
+
+// liveBytes sums the stored bytes of the marked blobs of one pack.
+func (v markView) liveBytes(pack index.ID) uint64 {
+	var n uint64
+	c := v.tx.Bucket(bktMarks).Cursor()
+	for k, val := c.Seek(pack[:]); k != nil && string(k[:32]) == string(pack[:]); k, val = c.Next() {
+		if ent, err := decodeMark(k, val); err == nil {
+			n += ent.Length
+		}
+	}
+	return n
+}
+
+// forEachPack calls fn once for every pack that holds a marked blob, in
+// pack order.
+func (m *markSet) forEachPack(fn func(index.ID) error) error {
+	return m.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bktMarks).Cursor()
+		for k, _ := c.First(); k != nil; {
+			if len(k) != 40 {
+				return errors.New("gc mark file: damaged entry")
+			}
+			var id index.ID
+			copy(id[:], k[:32])
+			if err := fn(id); err != nil {
+				return err
+			}
+			// The next pack: the first key after every offset of this one.
+			k, _ = c.Seek(append(id[:], 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff))
+		}
 		return nil
 	})
-	return bytes, blobs, err
 }

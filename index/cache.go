@@ -1,12 +1,14 @@
 package index
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -21,6 +23,10 @@ import (
 // uvarint size, hash(32); "segments" maps segment ID -> seq(4). seq is the
 // local load number of the segment an entry last came from, so the entries
 // of a vanished segment can be dropped without the segment itself.
+// "pending" maps seq -> 'a' (a segment being added) or 'd' (one being
+// dropped): large adds and drops run in several transactions so that memory
+// stays bounded (docs/format.md, "Index cache"), and OpenCache finishes or
+// undoes what a crash interrupted.
 type Cache struct {
 	db   *bolt.DB
 	path string
@@ -31,6 +37,7 @@ var (
 	bktPacks    = []byte("packs")
 	bktSegments = []byte("segments")
 	bktMeta     = []byte("meta")
+	bktPending  = []byte("pending")
 	keyNextSeq  = []byte("nextseq")
 	keyVersion  = []byte("version")
 )
@@ -63,7 +70,7 @@ func openCache(path string) (*Cache, error) {
 		return nil, err
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bktBlobs, bktPacks, bktSegments, bktMeta} {
+		for _, b := range [][]byte{bktBlobs, bktPacks, bktSegments, bktMeta, bktPending} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -80,7 +87,44 @@ func openCache(path string) (*Cache, error) {
 		db.Close()
 		return nil, err
 	}
-	return &Cache{db: db, path: path}, nil
+	c := &Cache{db: db, path: path}
+	if err := c.recover(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+const (
+	pendingAdd  = 'a'
+	pendingDrop = 'd'
+)
+
+// recover finishes what a crash interrupted. An interrupted drop is
+// finished: its entries go, as they would have. An interrupted add may have
+// overwritten entries that other segments also hold, so the cache cannot
+// tell what it still mirrors: it is reset, and the next Sync reloads every
+// segment (a rare crash costs one full reload, never a wrong entry).
+func (c *Cache) recover() error {
+	drops := map[uint32]bool{}
+	var adding bool
+	err := c.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bktPending).ForEach(func(k, v []byte) error {
+			if len(k) == 4 && len(v) == 1 && v[0] == pendingDrop {
+				drops[binary.BigEndian.Uint32(k)] = true
+			} else {
+				adding = true
+			}
+			return nil
+		})
+	})
+	if err != nil || (!adding && len(drops) == 0) {
+		return err
+	}
+	if adding {
+		return c.Reset()
+	}
+	return c.dropSeqs(drops)
 }
 
 // Close closes the cache file.
@@ -214,55 +258,123 @@ func (c *Cache) Segments() (map[ID]bool, error) {
 	return out, err
 }
 
-// AddSegment records every pack and blob of segment segID.
+// AddSegment records every pack and blob of segment segID. A segment of more
+// than addBatch entries is written in several transactions, sorted, so that
+// the pages bbolt holds dirty in memory stay bounded whatever the sizes of
+// the segment and of the cache (a consolidated segment after a garbage
+// collection rewrites entries all over the tree); the segment itself is
+// recorded last, so it counts as loaded only once complete.
 func (c *Cache) AddSegment(segID ID, s *Segment) error {
-	return c.db.Update(func(tx *bolt.Tx) error {
+	var seq uint32
+	large := len(s.Blobs)+len(s.Packs) > addBatch
+	err := c.db.Update(func(tx *bolt.Tx) error {
 		m := tx.Bucket(bktMeta)
-		var seq uint32 = 1
+		seq = 1
 		if v := m.Get(keyNextSeq); len(v) == 4 {
 			seq = binary.BigEndian.Uint32(v)
 		}
 		if err := m.Put(keyNextSeq, binary.BigEndian.AppendUint32(nil, seq+1)); err != nil {
 			return err
 		}
-		if err := tx.Bucket(bktSegments).Put(segID[:], binary.BigEndian.AppendUint32(nil, seq)); err != nil {
+		if large {
+			return tx.Bucket(bktPending).Put(seqKey(seq), []byte{pendingAdd})
+		}
+		if err := putPacks(tx, seq, s.Packs); err != nil {
 			return err
 		}
-		pb := tx.Bucket(bktPacks)
-		for _, p := range s.Packs {
-			v := binary.BigEndian.AppendUint32(nil, seq)
-			v = binary.AppendUvarint(v, p.Size)
-			v = append(v, p.Hash[:]...)
-			if err := pb.Put(p.ID[:], v); err != nil {
-				return err
-			}
+		if err := putBlobs(tx, seq, s.Blobs, nil); err != nil {
+			return err
 		}
-		bb := tx.Bucket(bktBlobs)
-		for i := range s.Blobs {
-			e := &s.Blobs[i]
-			if err := bb.Put(e.ID[:], encodeEntry(seq, e)); err != nil {
+		return tx.Bucket(bktSegments).Put(segID[:], seqKey(seq))
+	})
+	if err != nil || !large {
+		return err
+	}
+	for i := 0; i < len(s.Packs); i += addBatch {
+		part := s.Packs[i:min(i+addBatch, len(s.Packs))]
+		if err := c.db.Update(func(tx *bolt.Tx) error { return putPacks(tx, seq, part) }); err != nil {
+			return err
+		}
+	}
+	order := make([]int32, len(s.Blobs))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortFunc(order, func(a, b int32) int { return bytes.Compare(s.Blobs[a].ID[:], s.Blobs[b].ID[:]) })
+	for i := 0; i < len(order); i += addBatch {
+		part := order[i:min(i+addBatch, len(order))]
+		if err := c.db.Update(func(tx *bolt.Tx) error { return putBlobs(tx, seq, s.Blobs, part) }); err != nil {
+			return err
+		}
+	}
+	return c.db.Update(func(tx *bolt.Tx) error {
+		if err := tx.Bucket(bktSegments).Put(segID[:], seqKey(seq)); err != nil {
+			return err
+		}
+		return tx.Bucket(bktPending).Delete(seqKey(seq))
+	})
+}
+
+// addBatch bounds the entries one AddSegment transaction writes.
+var addBatch = 8192 // a var for tests
+
+func seqKey(seq uint32) []byte { return binary.BigEndian.AppendUint32(nil, seq) }
+
+func putPacks(tx *bolt.Tx, seq uint32, packs []PackInfo) error {
+	pb := tx.Bucket(bktPacks)
+	for _, p := range packs {
+		v := binary.BigEndian.AppendUint32(nil, seq)
+		v = binary.AppendUvarint(v, p.Size)
+		v = append(v, p.Hash[:]...)
+		if err := pb.Put(p.ID[:], v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// putBlobs writes blobs[i] for each i of order, or every blob when order
+// is nil.
+func putBlobs(tx *bolt.Tx, seq uint32, blobs []Entry, order []int32) error {
+	bb := tx.Bucket(bktBlobs)
+	put := func(e *Entry) error { return bb.Put(e.ID[:], encodeEntry(seq, e)) }
+	if order == nil {
+		for i := range blobs {
+			if err := put(&blobs[i]); err != nil {
 				return err
 			}
 		}
 		return nil
-	})
+	}
+	for _, i := range order {
+		if err := put(&blobs[i]); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // DropSegments forgets segments that vanished from the repository, with
 // every blob and pack entry that last came from them. An entry that a later
 // segment also holds is kept; one that only an earlier segment still holds is
 // dropped too (conservative: a later lookup misses and reloads, never the
-// other way round).
+// other way round). The segments' seqs are marked pending in the first
+// transaction, so a crash before every entry is gone is finished by the next
+// OpenCache.
 func (c *Cache) DropSegments(ids []ID) error {
 	if len(ids) == 0 {
 		return nil
 	}
 	seqs := map[uint32]bool{}
 	err := c.db.Update(func(tx *bolt.Tx) error {
-		sb := tx.Bucket(bktSegments)
+		sb, pb := tx.Bucket(bktSegments), tx.Bucket(bktPending)
 		for _, id := range ids {
 			if v := sb.Get(id[:]); len(v) == 4 {
-				seqs[binary.BigEndian.Uint32(v)] = true
+				seq := binary.BigEndian.Uint32(v)
+				seqs[seq] = true
+				if err := pb.Put(seqKey(seq), []byte{pendingDrop}); err != nil {
+					return err
+				}
 			}
 			if err := sb.Delete(id[:]); err != nil {
 				return err
@@ -273,11 +385,14 @@ func (c *Cache) DropSegments(ids []ID) error {
 	if err != nil {
 		return err
 	}
-	// Entries go in transactions of at most dropBatch deletions: after a
-	// garbage collection most of the cache may go, and one transaction
-	// would hold every deleted page in memory. A crash between batches
-	// leaves entries whose segment is gone, which only ever makes a lookup
-	// find a blob that the next Sync drops (Sync drops by seq again).
+	return c.dropSeqs(seqs)
+}
+
+// dropSeqs deletes the entries whose seq is in seqs, then their pending
+// marks. Entries go in transactions of at most dropBatch deletions: after a
+// garbage collection most of the cache may go, and one transaction would
+// hold every deleted page in memory.
+func (c *Cache) dropSeqs(seqs map[uint32]bool) error {
 	for _, name := range [][]byte{bktBlobs, bktPacks} {
 		var from []byte // the next key to examine; nil: from the start
 		for finished := false; !finished; {
@@ -311,7 +426,15 @@ func (c *Cache) DropSegments(ids []ID) error {
 			}
 		}
 	}
-	return nil
+	return c.db.Update(func(tx *bolt.Tx) error {
+		pb := tx.Bucket(bktPending)
+		for seq := range seqs {
+			if err := pb.Delete(seqKey(seq)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // dropBatch bounds the deletions of one DropSegments transaction.
@@ -320,7 +443,7 @@ var dropBatch = 50_000 // a var for tests
 // Reset forgets everything (the next Sync reloads all segments).
 func (c *Cache) Reset() error {
 	return c.db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bktBlobs, bktPacks, bktSegments} {
+		for _, b := range [][]byte{bktBlobs, bktPacks, bktSegments, bktPending} {
 			if err := tx.DeleteBucket(b); err != nil {
 				return err
 			}
