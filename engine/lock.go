@@ -368,3 +368,34 @@ func describeLocks(ls []LockInfo) string {
 	}
 	return strings.Join(parts, "; ")
 }
+
+// readLock takes a shared lock for an operation that only reads (restore,
+// verify), so that a GC cannot move or delete packs under it: a restore
+// that waits for a running GC beats one that fails halfway with "pack
+// missing", and a verify must not report as damage what a GC is removing.
+// The lock is advisory for readers, because reading must never be blocked:
+// credentials that may only read (as Medusa's restores need) get a warning
+// and no lock, and an exclusive lock still held after readLockWait (a GC
+// that runs long, or one that crashed and left its lock until it goes
+// stale) gets a warning naming it and the read goes on.
+func (e *Engine) readLock(ctx context.Context, op string) (release func(), err error) {
+	o := e.Locks
+	if o.Wait >= 0 && (o.Wait == 0 || o.Wait > readLockWait) {
+		o.Wait = readLockWait
+	}
+	l, err := e.AcquireLock(ctx, LockShared, op, o)
+	switch {
+	case err == nil:
+		return l.Release, nil
+	case errors.Is(err, providers.ErrPermission):
+		e.log().Warn("going on without a lock: these credentials cannot write under locks/; a purge running meanwhile may make this fail (it never damages a backup)", "op", op)
+		return func() {}, nil
+	case errors.Is(err, ErrLocked):
+		e.log().Warn("going on without a lock: a garbage collection holds the repository; if it is running it may make this fail (it never damages a backup)", "op", op, "error", err.Error())
+		return func() {}, nil
+	}
+	return nil, err
+}
+
+// readLockWait bounds how long a restore or verify waits for a GC.
+const readLockWait = time.Minute

@@ -133,6 +133,11 @@ func (e *Engine) Restore(ctx context.Context, o RestoreOptions) (*RestoreResult,
 	if o.Target == "" && len(o.TargetDirs) == 0 {
 		return nil, errors.New("no restore target: give --target")
 	}
+	unlock, err := e.readLock(ctx, "restore "+o.Name)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	if _, err := e.Repo.SyncIndex(ctx); err != nil {
 		return nil, err
 	}

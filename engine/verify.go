@@ -42,12 +42,17 @@ type VerifyResult struct {
 // the index and its pack exists; with ReadData it also re-reads every such
 // pack. Problems name the backup, node, file and pack.
 func (e *Engine) Verify(ctx context.Context, o VerifyOptions) (*VerifyResult, error) {
+	unlock, err := e.readLock(ctx, "verify")
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	if _, err := e.Repo.SyncIndex(ctx); err != nil {
 		return nil, err
 	}
 	st := e.Repo.Storage()
 	packsInStore := map[index.ID]bool{}
-	err := st.List(ctx, chunkstore.PackPrefix, func(oi providers.ObjectInfo) error {
+	err = st.List(ctx, chunkstore.PackPrefix, func(oi providers.ObjectInfo) error {
 		k := string(oi.Key)
 		if i := strings.LastIndexByte(k, '/'); i >= 0 {
 			if id, err := index.ParseID(k[i+1:]); err == nil {
