@@ -8,7 +8,7 @@ GOFLAGS   ?=
 # Fuzzing time per target for `make fuzz`.
 FUZZTIME  ?= 30s
 
-.PHONY: all build demo test test-short servers bench bench-harness bench-full fuzz lint clean proto bench-purge
+.PHONY: all build demo test test-short servers browser bench bench-harness bench-full fuzz lint clean proto bench-purge
 
 all: build
 
@@ -25,8 +25,9 @@ demo: build
 # Everything CI runs: vet, gofmt check, and every test with the race
 # detector, including the provider conformance suites against real MinIO,
 # fake-gcs-server and Azurite (installed at pinned versions into .cache/ on
-# first use, started on 127.0.0.1 by the tests, stopped afterwards).
-test: servers
+# first use, started on 127.0.0.1 by the tests, stopped afterwards), and the
+# web console's tests in headless Chromium (Debian's package, installed once).
+test: servers browser
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
 	$(GO) vet $(PKGS)
 	CASSETTE_REQUIRE_SERVERS=1 $(GO) test -race -timeout 20m $(PKGS)
@@ -39,6 +40,12 @@ test-short:
 # `cassette serve`), all pinned, into .cache/servers/bin.
 servers:
 	bash scripts/install-servers.sh all
+
+# Debian's chromium, which the browser tests (cmd/internal/browsertest) drive;
+# apt-get installs it when /usr/bin/chromium is missing (as root, or with
+# sudo). CASSETTE_CHROMIUM=/path/to/chromium uses another browser instead.
+browser:
+	bash scripts/install-chromium.sh
 
 # The bench (bench/harness, issue 7): cassette side by side with a
 # Medusa-style one-object-per-file copy (same SDK, same concurrency) and with

@@ -51,7 +51,10 @@ func newControlCommand() *cli.Command {
 		Usage: "drive the cassette serve (Medusa) sidecars of whole datacenters: backup, purge, restore, schedules",
 		Description: "The control plane does what k8ssandra-operator does for MedusaBackupJob, MedusaTask, MedusaRestoreJob and\n" +
 			"MedusaBackupSchedule objects, outside Kubernetes: it calls every node's sidecar (the nodes listed in the\n" +
-			"--inventory file) in parallel, and reports each node by name. See docs/control.md.",
+			"--inventory file) in parallel, and reports each node by name. See docs/control.md.\n" +
+			"With --http ADDR it serves the web console instead (docs/console.md).",
+		Flags:  consoleFlags(),
+		Action: runConsole,
 		Subcommands: []*cli.Command{
 			{Name: "inventory", Usage: "check the inventory and show its clusters, nodes and storage configurations (credentials as file names only)",
 				Flags: controlFlags(false), Action: runControlInventory},

@@ -1,6 +1,6 @@
 // Package control drives the `cassette serve` sidecars of whole datacenters
 // over the Medusa gRPC API, the way k8ssandra-operator and Mission Control
-// do, for `cassette control` and (later) its web console.
+// do, for `cassette control` and its web console (cmd/internal/console).
 //
 // An Inventory (LoadInventory) names the clusters, their datacenters and
 // each node's sidecar address, rack and client TLS settings, and the storage

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/dustin/go-humanize"
@@ -133,6 +134,23 @@ type ScheduleOptions struct {
 // run is SUCCESS only when the operation succeeded on every node. The
 // state records lastExecution and nextSchedule per schedule.
 func (c *Controller) NewScheduler(cluster *Cluster, ops []ScheduledOp, o ScheduleOptions) (*schedule.Scheduler, error) {
+	s, err := c.NewSchedules(cluster, ops, o)
+	if err != nil {
+		return nil, err
+	}
+	return s.Scheduler, nil
+}
+
+// Schedules is NewScheduler's scheduler with its operations, so that a
+// console can add, enable, disable and remove schedules while it runs.
+type Schedules struct {
+	*schedule.Scheduler
+	cluster *Cluster
+	r       *scheduleRunner
+}
+
+// NewSchedules is NewScheduler, keeping the operations editable.
+func (c *Controller) NewSchedules(cluster *Cluster, ops []ScheduledOp, o ScheduleOptions) (*Schedules, error) {
 	byName := make(map[string]ScheduledOp, len(ops))
 	schedules := make([]schedule.Schedule, 0, len(ops))
 	for _, op := range ops {
@@ -140,18 +158,84 @@ func (c *Controller) NewScheduler(cluster *Cluster, ops []ScheduledOp, o Schedul
 		schedules = append(schedules, op.Schedule)
 	}
 	r := &scheduleRunner{c: c, ops: byName, o: o}
-	return schedule.New(schedule.Options{Schedules: schedules, Run: r.run, StatePath: o.StatePath, Node: "control-" + cluster.Name,
+	sch, err := schedule.New(schedule.Options{Schedules: schedules, Run: r.run, StatePath: o.StatePath, Node: "control-" + cluster.Name,
 		Clock: o.Clock, Log: c.log.With("cluster", cluster.Name), MaxRunning: o.MaxRunning, ShutdownGrace: o.ShutdownGrace})
+	if err != nil {
+		return nil, err
+	}
+	return &Schedules{Scheduler: sch, cluster: cluster, r: r}, nil
+}
+
+// Cluster is the cluster the schedules run on.
+func (s *Schedules) Cluster() *Cluster { return s.cluster }
+
+// Put adds op, or replaces the schedule of its name, while the scheduler
+// runs. Its datacenters must be the cluster's: build it with
+// ParseSchedules.
+func (s *Schedules) Put(op ScheduledOp) error {
+	if len(op.Datacenters) == 0 {
+		return fmt.Errorf("schedule %q has no datacenter of cluster %s", op.Schedule.Name, s.cluster.Name)
+	}
+	for _, dc := range op.Datacenters {
+		if dc.Cluster != s.cluster.Name {
+			return fmt.Errorf("schedule %q: datacenter %s is not in cluster %s", op.Schedule.Name, dc.Name, s.cluster.Name)
+		}
+	}
+	s.r.mu.Lock()
+	prev, had := s.r.ops[op.Schedule.Name]
+	s.r.ops[op.Schedule.Name] = op
+	s.r.mu.Unlock()
+	if err := s.Scheduler.Put(op.Schedule); err != nil {
+		s.r.mu.Lock()
+		if had {
+			s.r.ops[op.Schedule.Name] = prev
+		} else {
+			delete(s.r.ops, op.Schedule.Name)
+		}
+		s.r.mu.Unlock()
+		return err
+	}
+	return nil
+}
+
+// Remove drops the named schedule (refused while it runs: schedule.ErrBusy).
+func (s *Schedules) Remove(name string) error {
+	if err := s.Scheduler.Remove(name); err != nil {
+		return err
+	}
+	s.r.mu.Lock()
+	delete(s.r.ops, name)
+	s.r.mu.Unlock()
+	return nil
+}
+
+// Ops returns the schedules as they are now (enabled or not), with their
+// datacenters, in the order they were added.
+func (s *Schedules) Ops() []ScheduledOp {
+	schedules := s.Scheduler.Schedules()
+	s.r.mu.Lock()
+	defer s.r.mu.Unlock()
+	out := make([]ScheduledOp, 0, len(schedules))
+	for _, sch := range schedules {
+		op := s.r.ops[sch.Name]
+		op.Schedule = sch
+		out = append(out, op)
+	}
+	return out
 }
 
 type scheduleRunner struct {
-	c   *Controller
+	c  *Controller
+	o  ScheduleOptions
+	mu sync.Mutex // guards ops, which Schedules changes at runtime
+	// ops are the operations by schedule name.
 	ops map[string]ScheduledOp
-	o   ScheduleOptions
 }
 
 func (r *scheduleRunner) run(ctx context.Context, s schedule.Schedule, at time.Time) (schedule.Result, error) {
+	r.mu.Lock()
 	op, ok := r.ops[s.Name]
+	r.mu.Unlock()
 	if !ok || len(op.Datacenters) == 0 {
 		return schedule.Result{}, fmt.Errorf("schedule %s has no datacenter", s.Name)
 	}

@@ -22,6 +22,12 @@ var (
 	ErrInterrupted = errors.New("scheduled runs interrupted by shutdown")
 	// ErrLocked means another scheduler holds the state file's lock.
 	ErrLocked = errors.New("another cassette schedule process runs for this node")
+	// ErrNoSchedule means a runtime change (SetDisabled, Remove) names a
+	// schedule the scheduler does not have.
+	ErrNoSchedule = errors.New("no such schedule")
+	// ErrBusy means a schedule cannot be removed while one of its runs is
+	// in progress.
+	ErrBusy = errors.New("schedule has a run in progress")
 )
 
 // Error is one problem in a schedules file, as one line: "file:line: what is
@@ -34,6 +40,9 @@ type Error struct {
 
 // Error returns the one-line message.
 func (e *Error) Error() string {
+	if e.File == "" {
+		return oneLine(e.Msg) // an expression checked on its own (ParseCron)
+	}
 	var b strings.Builder
 	b.WriteString(e.File)
 	if e.Line > 0 {

@@ -71,15 +71,22 @@ type Scheduler struct {
 	// work early and cleanly (a backup completes the packs it has open).
 	stopping     chan struct{}
 	stoppingOnce sync.Once
+	// kick wakes the loop after a schedule changed at runtime (Put,
+	// SetDisabled, Remove), so that it sleeps until the right time.
+	kick chan struct{}
 
 	mu          sync.Mutex // guards state
 	state       *State
 	inflight    int
 	interrupted int
 	saveErr     bool
+	// started is set once Run has settled the state (startup): schedules
+	// changed after it are given their next time at once.
+	started bool
 }
 
-// entry is a schedule's place in the loop (owned by the loop goroutine).
+// entry is a schedule's place in the loop (guarded by Scheduler.mu: the
+// loop and the runtime changes of scheduler_edit.go both use it).
 type entry struct {
 	sch     Schedule
 	next    time.Time // the next scheduled time not yet due
@@ -121,7 +128,7 @@ func New(o Options) (*Scheduler, error) {
 	}
 	st.Format, st.Node = StateFormat, o.Node
 	s := &Scheduler{o: o, clock: o.Clock, log: o.Log, state: st,
-		done: make(chan runDone, o.MaxRunning), abort: make(chan struct{}), stopping: make(chan struct{})}
+		done: make(chan runDone, o.MaxRunning), abort: make(chan struct{}), stopping: make(chan struct{}), kick: make(chan struct{}, 1)}
 	s.runCtx, s.cancelRuns = context.WithCancel(context.Background())
 	for _, sch := range o.Schedules {
 		s.entries = append(s.entries, &entry{sch: sch})
@@ -181,6 +188,8 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		case d := <-s.done:
 			stop()
 			s.finish(d)
+		case <-s.kick:
+			stop()
 		case <-timer:
 		}
 	}
@@ -192,12 +201,7 @@ func (s *Scheduler) startup(now time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, e := range s.entries {
-		ss := s.state.get(e.sch.Name)
-		ss.CronSchedule, ss.OperationType, ss.Disabled = e.sch.Cron, e.sch.Operation, e.sch.Disabled
-		ss.BackupType = ""
-		if e.sch.Operation == OpBackup {
-			ss.BackupType = e.sch.BackupType
-		}
+		ss := s.record(e)
 		for _, r := range ss.Running {
 			r.Status, r.Interrupted = StatusFailed, true
 			r.Error = "interrupted: cassette stopped during the run (found when it started again)"
@@ -237,7 +241,20 @@ func (s *Scheduler) startup(now time.Time) {
 			s.log.Warn("schedule never fires again", "schedule", e.sch.Name, "cron", e.sch.Cron)
 		}
 	}
+	s.started = true
 	s.save(now)
+}
+
+// record copies e's schedule into its state record, for `schedule status`
+// without the schedules file, and returns the record.
+func (s *Scheduler) record(e *entry) *ScheduleState {
+	ss := s.state.get(e.sch.Name)
+	ss.CronSchedule, ss.OperationType, ss.Disabled = e.sch.Cron, e.sch.Operation, e.sch.Disabled
+	ss.BackupType = ""
+	if e.sch.Operation == OpBackup {
+		ss.BackupType = e.sch.BackupType
+	}
+	return ss
 }
 
 // countSlots counts the scheduled times from (itself one) to to.

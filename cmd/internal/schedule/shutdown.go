@@ -79,12 +79,7 @@ func (s *Scheduler) abandon() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, e := range s.entries {
-		ss := s.state.get(e.sch.Name)
-		ss.CronSchedule, ss.OperationType, ss.Disabled = e.sch.Cron, e.sch.Operation, e.sch.Disabled
-		ss.BackupType = ""
-		if e.sch.Operation == OpBackup {
-			ss.BackupType = e.sch.BackupType
-		}
+		ss := s.record(e)
 		for _, r := range ss.Running {
 			r.Finished, r.Status, r.Interrupted = now, StatusFailed, true
 			r.Error = fmt.Sprintf("abandoned: the run did not stop within %s of being cancelled", s.o.AbandonAfter)
