@@ -163,6 +163,26 @@ storageConfigurations:
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	// Each sidecar's progress headers reached Backup Activity.
+	var act struct {
+		Backups []struct {
+			Name  string
+			Bytes int64
+			Nodes []struct {
+				Node     string
+				Progress *struct{ FilesDone, FilesTotal, BytesDone, BytesTotal int64 }
+			}
+		}
+	}
+	if err := json.Unmarshal([]byte(get("/api/activity")), &act); err != nil || len(act.Backups) == 0 {
+		t.Fatalf("activity: %v", err)
+	}
+	for _, n := range act.Backups[0].Nodes {
+		p := n.Progress
+		if p == nil || p.FilesDone != 9 || p.FilesTotal != 9 || p.BytesDone <= 0 || p.BytesDone != p.BytesTotal {
+			t.Fatalf("progress of node %s: %+v", n.Node, p)
+		}
+	}
 	if list := get("/clusters/demo/backups"); !strings.Contains(list, `<tr data-backup="console-full-1" data-status="SUCCESS">`) {
 		t.Fatalf("backups list:\n%s", list)
 	}

@@ -24,7 +24,40 @@ type backupJob struct {
 	started, finished time.Time
 	status            medusapb.StatusType
 	err               error
+	progress          jobProgress
 	done              chan struct{} // closed when the backup ended
+}
+
+// jobProgress is how far a backup got: files and bytes announced and done
+// (done counts files the file cache vouched for without reading them).
+type jobProgress struct {
+	FilesTotal, BytesTotal, FilesDone, BytesDone int64
+}
+
+// progressRecorder records a job's progress and passes every call on.
+type progressRecorder struct {
+	b    *backupJobs
+	j    *backupJob
+	next engine.Progress
+}
+
+func (p *progressRecorder) Total(files, bytes int64) {
+	p.b.mu.Lock()
+	p.j.progress.FilesTotal, p.j.progress.BytesTotal = files, bytes
+	p.b.mu.Unlock()
+	if p.next != nil {
+		p.next.Total(files, bytes)
+	}
+}
+
+func (p *progressRecorder) File(path string, bytes int64, fromCache bool) {
+	p.b.mu.Lock()
+	p.j.progress.FilesDone++
+	p.j.progress.BytesDone += bytes
+	p.b.mu.Unlock()
+	if p.next != nil {
+		p.next.File(path, bytes, fromCache)
+	}
 }
 
 // backupJobs is the in-memory registry of accepted backups: a backup answers
@@ -56,10 +89,11 @@ type jobState struct {
 	started, finished time.Time
 	status            medusapb.StatusType
 	err               error
+	progress          jobProgress
 }
 
 func (j *backupJob) state() jobState {
-	return jobState{name: j.name, typ: j.typ, started: j.started, finished: j.finished, status: j.status, err: j.err}
+	return jobState{name: j.name, typ: j.typ, started: j.started, finished: j.finished, status: j.status, err: j.err, progress: j.progress}
 }
 
 // lookup returns the state of backup name when this server knows it.
@@ -102,8 +136,9 @@ func (b *backupJobs) runningName() string {
 // start runs backup name in the background with run, unless it already
 // runs (or succeeded) here: then it returns that job. Another backup
 // running is a FailedPrecondition error naming it. onEnd is called once the
-// backup ended, before waiters are released.
-func (b *backupJobs) start(name, typ string, run func(ctx context.Context) (*engine.BackupResult, error),
+// backup ended, before waiters are released. run reports its progress
+// through wrap, which records it in the job.
+func (b *backupJobs) start(name, typ string, run func(ctx context.Context, wrap func(engine.Progress) engine.Progress) (*engine.BackupResult, error),
 	onEnd func(*engine.BackupResult, error)) (*backupJob, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -125,7 +160,7 @@ func (b *backupJobs) start(name, typ string, run func(ctx context.Context) (*eng
 	b.wg.Add(1)
 	go func() {
 		defer b.wg.Done()
-		res, err := run(b.ctx)
+		res, err := run(b.ctx, func(next engine.Progress) engine.Progress { return &progressRecorder{b: b, j: j, next: next} })
 		onEnd(res, err)
 		b.mu.Lock()
 		j.finished = b.now()

@@ -4,13 +4,16 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"math"
 	"strings"
 	"time"
 
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	"github.com/cassette-backup/cassette/chunkstore"
@@ -110,11 +113,11 @@ func (ms *medusaServer) accept(ctx context.Context, req *medusapb.BackupRequest)
 			return accepted{}, grpcError(err)
 		}
 	}
-	j, err := ms.jobs.start(name, typ, func(ctx context.Context) (*engine.BackupResult, error) {
+	j, err := ms.jobs.start(name, typ, func(ctx context.Context, wrap func(engine.Progress) engine.Progress) (*engine.BackupResult, error) {
 		ms.metrics.backupStarted()
 		ms.log.Info("backup started", "backup", name, "node", ms.node, "type", typ)
 		pr := newProgress("backup", io.Discard, ms.log)
-		res, err := ms.backup(ctx, name, typ, ms.metrics.progress(pr))
+		res, err := ms.backup(ctx, name, typ, wrap(ms.metrics.progress(pr)))
 		pr.done(err == nil)
 		return res, err
 	}, func(res *engine.BackupResult, err error) {
@@ -154,7 +157,31 @@ func (ms *medusaServer) BackupStatus(ctx context.Context, req *medusapb.BackupSt
 			return nil, grpcError(err)
 		}
 	}
+	setProgressHeader(ctx, st)
 	return statusResponse(st.status, st.started, st.finished), nil
+}
+
+// Response headers of BackupStatus, beyond Medusa's message: how far this
+// node's backup got and, when it failed, why. Headers keep the message
+// itself wire-identical to Medusa's; the operator ignores them, and
+// `cassette control` shows them on Backup Activity (docs/control.md).
+const (
+	// headerProgress: "files=DONE/TOTAL bytes=DONE/TOTAL".
+	headerProgress = "cassette-progress"
+	// headerError: the one-line error of a FAILED backup (binary header,
+	// so any UTF-8 travels).
+	headerError = "cassette-error-bin"
+)
+
+func setProgressHeader(ctx context.Context, st jobState) {
+	p := st.progress
+	md := metadata.Pairs(headerProgress, fmt.Sprintf("files=%d/%d bytes=%d/%d", p.FilesDone, p.FilesTotal, p.BytesDone, p.BytesTotal))
+	if st.err != nil {
+		md.Append(headerError, oneLine(st.err))
+	}
+	// An error here means the stream is gone or headers were sent; the
+	// answer itself still goes out.
+	_ = grpc.SetHeader(ctx, md)
 }
 
 func statusResponse(s medusapb.StatusType, started, finished time.Time) *medusapb.BackupStatusResponse {

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -20,6 +21,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/grpc/test/bufconn"
 	"google.golang.org/protobuf/proto"
@@ -139,6 +141,16 @@ func waitStatus(t *testing.T, cl medusapb.MedusaClient, name string, want medusa
 	}
 }
 
+// statusHeader returns the response headers of BackupStatus.
+func statusHeader(t *testing.T, cl medusapb.MedusaClient, name string) metadata.MD {
+	t.Helper()
+	var md metadata.MD
+	if _, err := cl.BackupStatus(context.Background(), &medusapb.BackupStatusRequest{BackupName: name}, grpc.Header(&md)); err != nil {
+		t.Fatalf("BackupStatus %s: %v", name, err)
+	}
+	return md
+}
+
 func wantCode(t *testing.T, err error, code codes.Code, msg string) {
 	t.Helper()
 	if status.Code(err) != code || !strings.Contains(status.Convert(err).Message(), msg) {
@@ -186,6 +198,10 @@ func TestServeBackupRegistry(t *testing.T) {
 	if r, err := cl.AsyncBackup(ctx, &medusapb.BackupRequest{Name: "b1", Mode: medusapb.BackupRequest_FULL}); err != nil || r.GetStatus() != medusapb.StatusType_SUCCESS {
 		t.Fatalf("AsyncBackup of a finished backup: %v %v", r, err)
 	}
+	// Beside Medusa's message, headers say how far the backup got.
+	if md := statusHeader(t, cl, "b1"); !slices.Equal(md.Get(headerProgress), []string{"files=1/0 bytes=100/0"}) || len(md.Get(headerError)) != 0 {
+		t.Fatalf("headers of a finished backup: %v", md)
+	}
 	if n := g.count("b1/full"); n != 1 {
 		t.Fatalf("b1 ran %d times", n)
 	}
@@ -198,6 +214,9 @@ func TestServeBackupRegistry(t *testing.T) {
 	st = waitStatus(t, cl, "b2", medusapb.StatusType_FAILED)
 	if !statusTimeRE.MatchString(st.GetFinishTime()) {
 		t.Fatalf("failed backup has no finish time: %v", st)
+	}
+	if md := statusHeader(t, cl, "b2"); !slices.Equal(md.Get(headerError), []string{"disk on fire"}) {
+		t.Fatalf("headers of a failed backup: %v", md)
 	}
 	if r, err := cl.AsyncBackup(ctx, &medusapb.BackupRequest{Name: "b2"}); err != nil || r.GetStatus() != medusapb.StatusType_IN_PROGRESS {
 		t.Fatalf("retry of a failed backup: %v %v", r, err)

@@ -9,19 +9,23 @@ import (
 )
 
 // jobView is a backup of Backup Activity: the controller's job and its
-// progress. The Medusa API reports no bytes while a backup runs (each
-// sidecar's /metrics does); bytes and throughput are known once the
-// MedusaBackup is read at the end.
+// progress. While a backup runs, bytes come from the progress headers that
+// cassette sidecars add to BackupStatus (a Medusa sidecar sends none: its
+// bytes are known once the MedusaBackup is read at the end).
 type jobView struct {
 	control.BackupJob
 	TotalNodes    int `json:"totalNodes"`
 	FinishedNodes int `json:"finishedNodes"`
 	FailedNodes   int `json:"failedNodes"`
-	// Bytes is the MedusaBackup's totalSize, once the backup ended.
+	// Bytes is what the nodes have backed up so far, then the
+	// MedusaBackup's totalSize once the backup ended.
 	Bytes int64 `json:"bytes"`
-	// BytesPerSecond is Bytes over the backup's duration.
+	// BytesTotal is the nodes' data in all, when every node announced it.
+	BytesTotal int64 `json:"bytesTotal"`
+	// BytesPerSecond is Bytes over the time the backup has run.
 	BytesPerSecond int64 `json:"bytesPerSecond"`
-	// Percent is the share of nodes that ended (finished or failed).
+	// Percent is the share of bytes done when every node reports its
+	// progress, else the share of nodes that ended (finished or failed).
 	Percent int `json:"percent"`
 }
 
@@ -48,6 +52,7 @@ func (s *Server) activity(cluster string) activityData {
 		if v.TotalNodes > 0 {
 			v.Percent = (v.FinishedNodes + v.FailedNodes) * 100 / v.TotalNodes
 		}
+		s.liveBytes(&v)
 		if b := j.Backup; b != nil {
 			v.Bytes = b.TotalSize
 			start, end := b.StartTime, b.FinishTime
@@ -61,6 +66,36 @@ func (s *Server) activity(cluster string) activityData {
 		d.Jobs = append(d.Jobs, v)
 	}
 	return d
+}
+
+// liveBytes fills a running backup's bytes, rate and share done from its
+// nodes' progress.
+func (s *Server) liveBytes(v *jobView) {
+	all := v.TotalNodes > 0
+	for _, nr := range v.Nodes {
+		p := nr.Progress
+		if p == nil {
+			all = false
+			continue
+		}
+		v.Bytes += p.BytesDone
+		v.BytesTotal += p.BytesTotal
+		if p.BytesTotal <= 0 {
+			all = false
+		}
+	}
+	end := v.FinishTime
+	if end.IsZero() {
+		end = time.Now()
+	}
+	if d := end.Sub(v.StartTime); d >= time.Second {
+		v.BytesPerSecond = int64(float64(v.Bytes) / d.Seconds())
+	}
+	if all && v.Status == control.StatusInProgress {
+		v.Percent = int(min(100, v.Bytes*100/v.BytesTotal))
+	} else if !all {
+		v.BytesTotal = 0
+	}
 }
 
 func (s *Server) activityPage(w http.ResponseWriter, r *http.Request) {

@@ -8,7 +8,9 @@ import (
 	"sync"
 	"time"
 
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	"github.com/cassette-backup/cassette/cmd/internal/medusapb"
@@ -62,12 +64,58 @@ type NodeRun struct {
 	Error      string `json:"error,omitempty" yaml:"error,omitempty"`
 	// LastContact is when the sidecar last answered.
 	LastContact time.Time `json:"lastContact,omitzero" yaml:"lastContact,omitempty"`
+	// Progress is what a cassette sidecar reports beside BackupStatus
+	// (absent from a Medusa sidecar).
+	Progress *NodeProgress `json:"progress,omitempty" yaml:"progress,omitempty"`
+}
+
+// NodeProgress is how far a node's backup got: files and bytes of the
+// node's data, done (read, or vouched for by its file cache) and in all,
+// and the rate since the node started.
+type NodeProgress struct {
+	FilesDone      int64 `json:"filesDone" yaml:"filesDone"`
+	FilesTotal     int64 `json:"filesTotal" yaml:"filesTotal"`
+	BytesDone      int64 `json:"bytesDone" yaml:"bytesDone"`
+	BytesTotal     int64 `json:"bytesTotal" yaml:"bytesTotal"`
+	BytesPerSecond int64 `json:"bytesPerSecond" yaml:"bytesPerSecond"`
+}
+
+// Response headers a cassette sidecar adds to BackupStatus (cmd/cassette
+// serve_medusa.go).
+const (
+	headerProgress = "cassette-progress"
+	headerError    = "cassette-error-bin"
+)
+
+// parseProgress reads a "files=D/T bytes=D/T" header; nil when absent or
+// malformed (a Medusa sidecar, or a newer format).
+func parseProgress(md metadata.MD, started string, now time.Time) *NodeProgress {
+	v := md.Get(headerProgress)
+	if len(v) != 1 {
+		return nil
+	}
+	var p NodeProgress
+	if n, err := fmt.Sscanf(v[0], "files=%d/%d bytes=%d/%d", &p.FilesDone, &p.FilesTotal, &p.BytesDone, &p.BytesTotal); n != 4 || err != nil {
+		return nil
+	}
+	if t, err := time.ParseInLocation(time.DateTime, started, time.UTC); err == nil {
+		if d := now.Sub(t); d >= time.Second {
+			p.BytesPerSecond = int64(float64(p.BytesDone) / d.Seconds())
+		}
+	}
+	return &p
 }
 
 func (j BackupJob) clone() BackupJob {
 	j.Finished = append([]string(nil), j.Finished...)
 	j.Failed = append([]string(nil), j.Failed...)
 	j.Nodes = append([]NodeRun(nil), j.Nodes...)
+	for i := range j.Nodes {
+		if p := j.Nodes[i].Progress; p != nil {
+			c := *p
+			j.Nodes[i].Progress = &c
+		}
+	}
 	if j.Backup != nil {
 		b := j.Backup.clone()
 		j.Backup = &b
@@ -211,8 +259,9 @@ func (r *backupRun) runNode(ctx context.Context, i int, n *Node) {
 			stopped()
 			return
 		}
+		var md metadata.MD
 		st, err := call(ctx, r.c.o.CallTimeout, func(ctx context.Context) (*medusapb.BackupStatusResponse, error) {
-			return cl.BackupStatus(ctx, &medusapb.BackupStatusRequest{BackupName: r.job.Name})
+			return cl.BackupStatus(ctx, &medusapb.BackupStatusRequest{BackupName: r.job.Name}, grpc.Header(&md))
 		})
 		if err != nil && ctx.Err() != nil {
 			stopped()
@@ -233,11 +282,23 @@ func (r *backupRun) runNode(ctx context.Context, i int, n *Node) {
 		now := r.c.now()
 		r.update(i, func(nr *NodeRun) {
 			nr.LastContact, nr.StartTime, nr.FinishTime = now, st.GetStartTime(), st.GetFinishTime()
+			if p := parseProgress(md, st.GetStartTime(), now); p != nil {
+				if end := st.GetFinishTime(); end != "" {
+					// The rate of a finished node is over its own run.
+					if t, err := time.ParseInLocation(time.DateTime, end, time.UTC); err == nil {
+						p = parseProgress(md, st.GetStartTime(), t)
+					}
+				}
+				nr.Progress = p
+			}
 			switch st.GetStatus() {
 			case medusapb.StatusType_SUCCESS:
 				nr.Status = StatusSuccess
 			case medusapb.StatusType_FAILED:
 				nr.Status, nr.Error = StatusFailed, "the sidecar reports the node's backup FAILED (its log says why)"
+				if v := md.Get(headerError); len(v) == 1 && v[0] != "" {
+					nr.Error = "the node's backup FAILED: " + oneLine(v[0])
+				}
 			}
 		})
 		switch st.GetStatus() {

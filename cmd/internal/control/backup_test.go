@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	"github.com/cassette-backup/cassette/cmd/internal/medusapb"
@@ -107,6 +108,42 @@ func TestBackupFailuresNamed(t *testing.T) {
 	}
 	if strings.Contains(err.Error(), "\n") {
 		t.Fatalf("error is not one line: %q", err)
+	}
+}
+
+// TestBackupProgressHeaders: a cassette sidecar's BackupStatus headers give
+// each node's files and bytes (the rate over the node's own run once it
+// finished) and the error line of a FAILED backup; a Medusa sidecar sends
+// none and nothing breaks.
+func TestBackupProgressHeaders(t *testing.T) {
+	ok, failed, medusa := startFake(t), startFake(t), startFake(t)
+	ok.statuses = []any{medusapb.StatusType_SUCCESS}
+	ok.header = metadata.Pairs(headerProgress, "files=30/30 bytes=5000/5000")
+	failed.statuses = []any{medusapb.StatusType_FAILED}
+	failed.header = metadata.Pairs(headerProgress, "files=2/30 bytes=100/5000", headerError, "read ks/t/nb-1-big-Data.db: input/output error\nsecond line")
+	medusa.statuses = []any{medusapb.StatusType_SUCCESS}
+	dc := testDC("dc1", []string{ok.addr, failed.addr, medusa.addr})
+	c := fastController(t, dc)
+	job, _ := c.Backup(context.Background(), BackupRequest{Datacenter: dc, Name: "b3"})
+	if job == nil {
+		t.Fatal("no job")
+	}
+	p := job.Nodes[0].Progress
+	// The fake's node ran from 10:00:00 to 10:00:05: 1000 bytes/s.
+	if p == nil || *p != (NodeProgress{FilesDone: 30, FilesTotal: 30, BytesDone: 5000, BytesTotal: 5000, BytesPerSecond: 1000}) {
+		t.Fatalf("progress of a finished node: %+v", p)
+	}
+	if nr := job.Nodes[1]; nr.Progress == nil || nr.Progress.BytesDone != 100 ||
+		nr.Error != "the node's backup FAILED: read ks/t/nb-1-big-Data.db: input/output error second line" {
+		t.Fatalf("failed node: %+v %+v", nr, nr.Progress)
+	}
+	if nr := job.Nodes[2]; nr.Progress != nil || nr.Status != StatusSuccess {
+		t.Fatalf("node without headers: %+v", nr)
+	}
+	for _, bad := range []string{"", "files=1 bytes=2", "files=a/b bytes=c/d"} {
+		if p := parseProgress(metadata.Pairs(headerProgress, bad), "2026-03-01 10:00:00", time.Now()); p != nil {
+			t.Errorf("parseProgress(%q) = %+v, want nil", bad, p)
+		}
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	"github.com/cassette-backup/cassette/cmd/internal/medusapb"
@@ -25,7 +26,10 @@ type fakeSidecar struct {
 	// error entry is returned as the call's error.
 	statuses []any
 	polls    int
-	backups  []*medusapb.BackupSummary
+	// header is sent with every BackupStatus answer (what a cassette
+	// sidecar adds: progress, the error of a FAILED backup).
+	header  metadata.MD
+	backups []*medusapb.BackupSummary
 	// asyncErr, purgeErrs (in turn), prepareErr fail those calls.
 	asyncErr   error
 	purgeErrs  []error
@@ -73,9 +77,12 @@ func (f *fakeSidecar) AsyncBackup(_ context.Context, req *medusapb.BackupRequest
 	return &medusapb.BackupResponse{BackupName: req.GetName(), Status: medusapb.StatusType_IN_PROGRESS}, nil
 }
 
-func (f *fakeSidecar) BackupStatus(context.Context, *medusapb.BackupStatusRequest) (*medusapb.BackupStatusResponse, error) {
+func (f *fakeSidecar) BackupStatus(ctx context.Context, _ *medusapb.BackupStatusRequest) (*medusapb.BackupStatusResponse, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.header != nil {
+		grpc.SetHeader(ctx, f.header)
+	}
 	a := f.statuses[min(f.polls, len(f.statuses)-1)]
 	f.polls++
 	switch v := a.(type) {
