@@ -350,7 +350,7 @@ func (e *Engine) writeConsolidated(ctx context.Context, keep func(index.ID) bool
 	var have bool
 	err = tmp.forEach(func(ent index.Entry) error {
 		if !have || ent.Pack != cur {
-			if len(seg.Packs) >= index.MaxSegmentPacks || len(seg.Blobs) >= index.MaxSegmentBlobs-4096 {
+			if len(seg.Packs) >= consolidatedPacks || len(seg.Blobs) >= consolidatedBlobs {
 				if err := flush(); err != nil {
 					return err
 				}
@@ -370,6 +370,16 @@ func (e *Engine) writeConsolidated(ctx context.Context, keep func(index.ID) bool
 	}
 	return written, flush()
 }
+
+// A consolidated segment covers at most this many packs and blobs (then the
+// next pack starts a new one). Far below the decoder's bounds: every node
+// decodes a segment whole when it syncs its cache, several at once, so a
+// 131,072-blob segment (about 12 MiB decoded) keeps that memory small
+// whatever the size of the repository.
+const (
+	consolidatedPacks = 1 << 14
+	consolidatedBlobs = 1 << 17
+)
 
 // deleteBatches deletes keys in batches of 1,000 (S3's DeleteObjects
 // limit), several batches at once up to the storage's concurrency.
