@@ -88,16 +88,16 @@ func (c *codec) decode(e index.Entry, stored, dst []byte) ([]byte, error) {
 		var err error
 		plain, err = c.dec.DecodeAll(stored, dst[:0])
 		if err != nil {
-			return nil, fmt.Errorf("%w: pack %s: blob %s: decompress: %v", ErrIntegrity, e.Pack, e.ID, err)
+			return nil, fmt.Errorf("%w: pack %s: blob %s: decompress: %v", ErrIntegrity, PackKey(e.Pack), e.ID, err)
 		}
 	default:
-		return nil, fmt.Errorf("%w: pack %s: blob %s: unknown compression %d", ErrIntegrity, e.Pack, e.ID, e.Compression)
+		return nil, fmt.Errorf("%w: pack %s: blob %s: unknown compression %d", ErrIntegrity, PackKey(e.Pack), e.ID, e.Compression)
 	}
 	if uint64(len(plain)) != e.RawLength {
-		return nil, fmt.Errorf("%w: pack %s: blob %s: %d bytes, index says %d", ErrIntegrity, e.Pack, e.ID, len(plain), e.RawLength)
+		return nil, fmt.Errorf("%w: pack %s: blob %s: %d bytes, index says %d", ErrIntegrity, PackKey(e.Pack), e.ID, len(plain), e.RawLength)
 	}
 	if sha256.Sum256(plain) != e.ID {
-		return nil, fmt.Errorf("%w: pack %s: blob %s: content does not match its hash", ErrIntegrity, e.Pack, e.ID)
+		return nil, fmt.Errorf("%w: pack %s: blob %s: content does not match its hash", ErrIntegrity, PackKey(e.Pack), e.ID)
 	}
 	return plain, nil
 }

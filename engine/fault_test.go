@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/cassette-backup/cassette/chunkstore"
+	"github.com/cassette-backup/cassette/index"
 	"github.com/cassette-backup/cassette/providers"
 	"github.com/cassette-backup/cassette/providers/faulty"
 	"github.com/cassette-backup/cassette/providers/local"
@@ -144,5 +145,53 @@ func TestCorruptPackFailsRestoreAndVerify(t *testing.T) {
 		if !strings.Contains(p, packs[0]) || !strings.Contains(p, "ks/t-0a/") {
 			t.Fatalf("problem does not name file and pack: %s", p)
 		}
+	}
+}
+
+// A damaged content list is reported by verify as the problem of the file
+// that uses it (file and pack named), and verify goes on with the others.
+func TestCorruptContentListNamesFile(t *testing.T) {
+	ctx := context.Background()
+	data := faultTree(t)
+	root := t.TempDir()
+	st, err := local.Create(ctx, root, local.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := testEngine(t, st)
+	if _, err := e.Backup(ctx, BackupOptions{Name: "b1", Node: "n1", DataDirs: []string{data}}); err != nil {
+		t.Fatal(err)
+	}
+	var victim index.Entry
+	var path string
+	if _, err := e.ReadManifest(ctx, "b1", "n1", func(f *FileEntry) error {
+		if len(f.Lists) > 0 && path == "" {
+			path = f.Path
+			victim, err = e.Repo.Lookup(f.Lists[0])
+			return err
+		}
+		return nil
+	}); err != nil || path == "" {
+		t.Fatalf("no file with a content list: %v", err)
+	}
+	pack := filepath.Join(root, filepath.FromSlash(string(chunkstore.PackKey(victim.Pack))))
+	b, err := os.ReadFile(pack)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[victim.Offset+victim.Length/2] ^= 0x40
+	if err := os.WriteFile(pack, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.Verify(ctx, VerifyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, p := range res.Problems {
+		found = found || (strings.Contains(p, "file "+path+":") && strings.Contains(p, victim.Pack.String()))
+	}
+	if !found || res.Files < 2 {
+		t.Fatalf("problems %q (files checked %d), want one naming %s and pack %s", res.Problems, res.Files, path, victim.Pack)
 	}
 }

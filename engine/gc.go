@@ -374,11 +374,11 @@ func (e *Engine) writeConsolidated(ctx context.Context, keep func(index.ID) bool
 // A consolidated segment covers at most this many packs and blobs (then the
 // next pack starts a new one). Far below the decoder's bounds: every node
 // decodes a segment whole when it syncs its cache, several at once, so a
-// 131,072-blob segment (about 12 MiB decoded) keeps that memory small
+// 65,536-blob segment (about 6 MiB decoded) keeps that memory small
 // whatever the size of the repository.
 const (
 	consolidatedPacks = 1 << 14
-	consolidatedBlobs = 1 << 17
+	consolidatedBlobs = 1 << 16
 )
 
 // deleteBatches deletes keys in batches of 1,000 (S3's DeleteObjects

@@ -93,7 +93,7 @@ func (p *gcPlan) put(bkt []byte, pack index.ID, v []byte) error {
 		p.n++
 	}
 	m[string(pack[:])] = v
-	if p.n >= 1<<15 {
+	if p.n >= 1<<12 {
 		return p.flush()
 	}
 	return nil

@@ -73,7 +73,7 @@ func (m *markSet) add(ent index.Entry) error {
 		return nil
 	}
 	m.buf[k] = markValue(ent)
-	if len(m.buf) >= 1<<14 {
+	if len(m.buf) >= 1<<12 {
 		return m.flush()
 	}
 	return nil

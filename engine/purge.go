@@ -59,6 +59,23 @@ type PurgeResult struct {
 	GCSkipped string
 }
 
+// runningBackups returns the (name, node) of every backup that holds a live
+// lock.
+func (e *Engine) runningBackups(ctx context.Context) (map[[2]string]bool, error) {
+	locks, err := e.ListLocks(ctx)
+	if err != nil {
+		return nil, err
+	}
+	now, stale := e.now(), e.Locks.staleAfter()
+	out := map[[2]string]bool{}
+	for _, l := range locks {
+		if name, ok := strings.CutPrefix(l.Op, "backup "); ok && l.Kind == LockShared && !l.Stale(now, stale) {
+			out[[2]string{name, l.Node}] = true
+		}
+	}
+	return out, nil
+}
+
 // statusDeleting marks a summary whose backup is being deleted; it is not a
 // MedusaBackup status and is never shown: list re-derives such a backup.
 const statusDeleting = "DELETING"
@@ -73,6 +90,13 @@ type nodeBackupObjects struct {
 func (e *Engine) Purge(ctx context.Context, o PurgeOptions) (*PurgeResult, error) {
 	listed := time.Now()
 	all, err := e.listNodeBackups(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	// Locks are listed after the backups: a backup takes its lock before
+	// it writes its started marker, so the lock of every running backup
+	// whose marker was listed is seen here.
+	running, err := e.runningBackups(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -91,7 +115,9 @@ func (e *Engine) Purge(ctx context.Context, o PurgeOptions) (*PurgeResult, error
 		for _, nb := range list {
 			age := now.Sub(nb.Started)
 			if !nb.Complete {
-				if age > o.Grace {
+				// A backup that is running is never removed, whatever the
+				// grace period: it would fail at its end, or worse.
+				if age > o.Grace && !running[[2]string{nb.Name, nb.Node}] {
 					nb.Why = fmt.Sprintf("incomplete and older than the grace period (%s)", o.Grace)
 					doomed = append(doomed, nb)
 				} else {

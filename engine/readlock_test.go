@@ -83,3 +83,32 @@ func TestRestoreAndGCLocks(t *testing.T) {
 		t.Fatalf("verify under a GC lock: %v %v", vr, err)
 	}
 }
+
+// A running backup (its live lock) is never removed as incomplete, even
+// with a zero grace period; once its lock is gone, it is.
+func TestPurgeKeepsRunningBackups(t *testing.T) {
+	ctx := context.Background()
+	st := mem.New(mem.Options{})
+	e := testEngine(t, st)
+	data := t.TempDir()
+	writeTree(t, data, []treeFile{{"ks/t-01/nb-1-big-Data.db", []byte("some rows")}})
+	if _, err := e.Backup(ctx, BackupOptions{Name: "done", Node: "n1", DataDirs: []string{data}}); err != nil {
+		t.Fatal(err)
+	}
+	lock, err := e.AcquireLock(ctx, LockShared, "backup running", LockOptions{Node: "n1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Put(ctx, StartedKey("running", "n1"), providers.Bytes([]byte(`{}`)), providers.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.Purge(ctx, PurgeOptions{MaxCount: 1})
+	if err != nil || res.BackupsPurged != 0 {
+		t.Fatalf("purge with a backup running: %+v %v", res, err)
+	}
+	lock.Release()
+	res, err = e.Purge(ctx, PurgeOptions{MaxCount: 1})
+	if err != nil || res.BackupsPurged != 1 || res.Deleted[0].Name != "running" {
+		t.Fatalf("purge once it stopped: %+v %v", res, err)
+	}
+}

@@ -85,7 +85,7 @@ func (e *Engine) Verify(ctx context.Context, o VerifyOptions) (*VerifyResult, er
 		res.Backups++
 		_, err := e.ReadManifest(ctx, nb.Name, nb.Node, func(f *FileEntry) error {
 			res.Files++
-			return e.Repo.ChunkIDs(ctx, f.Content, func(id index.ID) error {
+			err := e.Repo.ChunkIDs(ctx, f.Content, func(id index.ID) error {
 				res.Chunks++
 				ent, err := e.Repo.Lookup(id)
 				if err != nil {
@@ -98,6 +98,14 @@ func (e *Engine) Verify(ctx context.Context, o VerifyOptions) (*VerifyResult, er
 				}
 				return nil
 			})
+			// A content list that cannot be read (damaged, or its pack
+			// gone) is this file's problem: name it and go on with the
+			// other files.
+			if errors.Is(err, chunkstore.ErrIntegrity) || errors.Is(err, chunkstore.ErrBlobNotFound) || errors.Is(err, providers.ErrNotFound) {
+				res.Problems = append(res.Problems, fmt.Sprintf("backup %s node %s file %s: %v", nb.Name, nb.Node, f.Path, err))
+				return nil
+			}
+			return err
 		})
 		if err != nil {
 			if errors.Is(err, chunkstore.ErrIntegrity) || errors.Is(err, chunkstore.ErrBlobNotFound) || errors.Is(err, ErrBadManifest) {

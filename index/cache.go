@@ -316,7 +316,7 @@ func (c *Cache) AddSegment(segID ID, s *Segment) error {
 }
 
 // addBatch bounds the entries one AddSegment transaction writes.
-var addBatch = 8192 // a var for tests
+var addBatch = 2048 // a var for tests
 
 func seqKey(seq uint32) []byte { return binary.BigEndian.AppendUint32(nil, seq) }
 
