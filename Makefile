@@ -90,7 +90,8 @@ clean:
 	rm -rf bin demo
 
 # Regenerates the Go code of the Medusa gRPC service (cmd/internal/medusapb)
-# from medusa.proto. Needs protoc (Debian: apt-get install protobuf-compiler);
+# from medusa.proto, and of cassette's NodeRestore extension
+# (cmd/internal/restorepb) from restore.proto. Needs protoc (Debian: apt-get install protobuf-compiler);
 # the two Go plugins are built at pinned versions into .cache/proto/bin
 # (protoc-gen-go at go.mod's google.golang.org/protobuf version). The output
 # is committed; running this again must leave `git status` clean.
@@ -99,6 +100,7 @@ PROTO_DIR                  := cmd/internal/medusapb
 PROTO_GO_PACKAGE           := github.com/cassette-backup/cassette/$(PROTO_DIR)
 PROTO_BIN                  := $(CURDIR)/.cache/proto/bin
 PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
+RESTORE_PROTO_DIR          := cmd/internal/restorepb
 proto:
 	@command -v $(PROTOC) >/dev/null 2>&1 || { echo "protoc not found: install it (Debian: apt-get install protobuf-compiler) or set PROTOC=/path/to/protoc"; exit 1; }
 	mkdir -p $(PROTO_BIN)
@@ -109,6 +111,11 @@ proto:
 		--go_out=$(PROTO_DIR) --go_opt=paths=source_relative --go_opt=Mmedusa.proto=$(PROTO_GO_PACKAGE) \
 		--go-grpc_out=$(PROTO_DIR) --go-grpc_opt=paths=source_relative --go-grpc_opt=Mmedusa.proto=$(PROTO_GO_PACKAGE) \
 		medusa.proto
+	$(PROTOC) -I $(RESTORE_PROTO_DIR) \
+		--plugin=protoc-gen-go=$(PROTO_BIN)/protoc-gen-go --plugin=protoc-gen-go-grpc=$(PROTO_BIN)/protoc-gen-go-grpc \
+		--go_out=$(RESTORE_PROTO_DIR) --go_opt=paths=source_relative \
+		--go-grpc_out=$(RESTORE_PROTO_DIR) --go-grpc_opt=paths=source_relative \
+		restore.proto
 
 # Purge at scale (bench/cmd/purgebench): builds 1,000 backups x 3 nodes over
 # about 100,000 small packs in MinIO at 127.0.0.1 (in cassette's formats, in

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -34,7 +32,7 @@ func controlFlags(dc bool, more ...cli.Flag) []cli.Flag {
 			Usage: "`FILE` naming the clusters, datacenters, nodes (sidecar addresses, racks, TLS) and storage configurations"},
 		&cli.StringFlag{Name: "cluster", Usage: "the cluster of the inventory (default: its only one)"},
 		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: outputFlagUsage},
-		&cli.DurationFlag{Name: "poll-interval", Value: control.DefaultPollInterval, Usage: "how often BackupStatus is asked, and unreachable nodes tried again"},
+		&cli.DurationFlag{Name: "poll-interval", Value: control.DefaultPollInterval, Usage: "how often BackupStatus (and RestoreStatus) is asked, and unreachable nodes tried again"},
 		&cli.DurationFlag{Name: "rpc-timeout", Value: control.DefaultCallTimeout, Usage: "deadline of each gRPC call (PurgeBackups: --timeout)"},
 		&cli.DurationFlag{Name: "unreachable-after", Value: control.DefaultUnreachableAfter,
 			Usage: "a node that does not answer for this long is FAILED (connection refused, timeouts)"},
@@ -66,12 +64,7 @@ func newControlCommand() *cli.Command {
 			{Name: "purge", Usage: "purge every node of a datacenter at once (each node's maxBackupAge and maxBackupCount) and print each node's counters",
 				Flags:  controlFlags(true, purgeTimeoutFlag(), sequentialFlag()),
 				Action: runControlPurge},
-			{Name: "restore", Usage: "check a backup against a datacenter, build the host map and prepare the restore on every node (PrepareRestore)",
-				Flags: controlFlags(true,
-					&cli.StringFlag{Name: "backup", Usage: "the backup to restore (required)"},
-					&cli.StringFlag{Name: "restore-key", Usage: "the restore's key (default: a new UUID); a node applies a key once"},
-					&cli.StringFlag{Name: "env-dir", Usage: "write each node's RESTORE environment to `DIR`/<node>.env"}),
-				Action: runControlRestore},
+			newControlRestoreCommand(),
 			newControlScheduleCommand(),
 		},
 	}
@@ -303,89 +296,6 @@ func runControlPurge(c *cli.Context) error {
 		fmt.Fprintf(w, "\n%s\n", strings.Join(notes, "\n"))
 	}
 	return controlError(err)
-}
-
-func runControlRestore(c *cli.Context) error {
-	s, err := openControl(c, true)
-	if err != nil {
-		return err
-	}
-	defer s.ctl.Close()
-	if c.String("backup") == "" {
-		return usagef("give the backup to restore: --backup NAME")
-	}
-	show := nodeProgress(c.App.ErrWriter, s.dc.Name)
-	plan, err := s.ctl.Restore(c.Context, control.RestoreRequest{Datacenter: s.dc, Backup: c.String("backup"), RestoreKey: c.String("restore-key"),
-		Progress: func(p control.RestorePlan) {
-			for _, rn := range p.Nodes {
-				show(rn.Node, rn.Address, rn.Status, rn.Error)
-			}
-		}})
-	if plan == nil {
-		return controlError(err)
-	}
-	if dir := c.String("env-dir"); dir != "" && err == nil {
-		if werr := writeRestoreEnv(dir, plan); werr != nil {
-			return werr
-		}
-	}
-	if s.out == "json" || s.out == "yaml" {
-		if werr := writeStructured(c.App.Writer, s.out, plan); werr != nil {
-			return werr
-		}
-		return controlError(err)
-	}
-	printRestorePlan(c.App.Writer, plan, c.String("env-dir"))
-	return controlError(err)
-}
-
-func printRestorePlan(w io.Writer, p *control.RestorePlan, envDir string) {
-	if len(p.Nodes) == 0 {
-		fmt.Fprintf(w, "backup %s cannot be restored to datacenter %s (cluster %s)\n", p.Backup, p.Datacenter, p.Cluster)
-		return
-	}
-	prepared := 0
-	for _, rn := range p.Nodes {
-		if rn.Status == control.StatusPrepared {
-			prepared++
-		}
-	}
-	fmt.Fprintf(w, "restore %s of backup %s to datacenter %s (cluster %s): prepared on %d of %d nodes; in place: %t\n\n",
-		p.RestoreKey, p.Backup, p.Datacenter, p.Cluster, prepared, len(p.Nodes), p.InPlace)
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NODE\tRACK\tADDRESS\tRESTORES BACKUP OF\tSTATUS\tERROR")
-	for _, rn := range p.Nodes {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", rn.Node, rn.Rack, rn.Address, rn.Source, rn.Status, firstSet(rn.Error, "-"))
-	}
-	tw.Flush()
-	fmt.Fprintf(w, "\nNOT RESTORED YET. %s\n\n", p.Note)
-	for _, rn := range p.Nodes {
-		fmt.Fprintf(w, "node %s:\n", rn.Node)
-		if envDir != "" {
-			fmt.Fprintf(w, "  set -a; . %s; set +a; cassette entrypoint\n", filepath.Join(envDir, rn.Node+".env"))
-			continue
-		}
-		env := rn.Env.List()
-		env[3] = "RESTORE_MAPPING='" + rn.Env.RestoreMapping + "'"
-		fmt.Fprintf(w, "  %s cassette entrypoint\n", strings.Join(env, " "))
-	}
-}
-
-// writeRestoreEnv writes <dir>/<node>.env for each node: NAME=value lines
-// a shell (set -a; . file) or systemd's EnvironmentFile reads.
-func writeRestoreEnv(dir string, p *control.RestorePlan) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("--env-dir: %w", err)
-	}
-	for _, rn := range p.Nodes {
-		env := rn.Env.List()
-		env[3] = "RESTORE_MAPPING='" + rn.Env.RestoreMapping + "'"
-		path := filepath.Join(dir, rn.Node+".env")
-		if err := writeBytesAtomic(path, []byte(strings.Join(env, "\n")+"\n")); err != nil {
-			return fmt.Errorf("--env-dir: write %s: %w", path, err)
-		}
-	}
-	return nil
 }
 
 func purgeTimeoutFlag() cli.Flag {

@@ -27,6 +27,9 @@ type restoreOptions struct {
 	dataDirs           []string
 	removeAside        bool
 	runningCheck       string
+	// isRunning, when set, is the running check itself (the sidecar's,
+	// already built from runningCheck); nil builds it from runningCheck.
+	isRunning func(ctx context.Context) (bool, error)
 }
 
 func newRestoreCommand() *cli.Command {
@@ -157,7 +160,11 @@ func (s *session) restore(ctx context.Context, o *restoreOptions, pr engine.Prog
 		if ro.TargetDirs, err = absAll(dirs); err != nil {
 			return nil, nil, err
 		}
-		res, aside, err = eng.RestoreInPlace(ctx, ro, engine.InPlaceOptions{IsRunning: runningCheck(s, o.runningCheck), RemoveAside: o.removeAside})
+		isRunning := o.isRunning
+		if isRunning == nil {
+			isRunning = runningCheck(s, o.runningCheck)
+		}
+		res, aside, err = eng.RestoreInPlace(ctx, ro, engine.InPlaceOptions{IsRunning: isRunning, RemoveAside: o.removeAside})
 	} else {
 		res, err = eng.Restore(ctx, ro)
 	}

@@ -26,7 +26,7 @@ import (
 // k8ssandra-operator would: a backup per datacenter with every MedusaBackup
 // field checked, a restore prepared on every node and applied by the
 // RESTORE entrypoint with the environment the control plane gives, a
-// refused restore, purges with per-node counters (one node after the
+// refused restore, a restore the sidecars run on every node (--run), purges with per-node counters (one node after the
 // other, then all at once), schedules per datacenter on a fake clock with
 // their state persisted, and a backup whose node is killed mid-way, then
 // one whose node is down, then a purge with it down: FAILED, the node
@@ -85,6 +85,7 @@ func TestControlPlane(t *testing.T) {
 	}
 
 	checkControlRestore(t, ctl, nodes, bin, buckets, fake, dir)
+	checkControlRestoreRun(t, ctl, nodes, bin, buckets, fake, dir)
 
 	// A differential backup of dc1, then purges: maxBackupCount 1 leaves
 	// each dc1 node its newest backup.
@@ -297,12 +298,12 @@ spec:
 func checkControlNodeFailures(t *testing.T, ctl func(string, ...string) (int, string, string), nodes []*controlNode, bin, buckets, fake, dir string) {
 	t.Helper()
 	n := nodes[1]
-	n.proc.stop(t)
 	// Node 1 now takes snapshots with a nodetool that hangs: its backup
-	// stays in progress until the test kills it.
+	// stays in progress until the test kills it. The inventory follows it
+	// to its new address.
 	pidFile := filepath.Join(dir, "nodetool-sleep.pid")
-	n.writeConfig(t, buckets, fmt.Sprintf("  snapshot: nodetool\n  nodetool:\n    executable: %s\n", fake))
-	n.start(t, bin, "FAKE_NODETOOL_SLEEP=60", "FAKE_NODETOOL_PIDFILE="+pidFile, "FAKE_NODETOOL_DATA_DIRS="+n.data)
+	n.restart(t, ctlInventory(t, ctl), bin, buckets, fmt.Sprintf("  snapshot: nodetool\n  nodetool:\n    executable: %s\n", fake),
+		"FAKE_NODETOOL_SLEEP=60", "FAKE_NODETOOL_PIDFILE="+pidFile, "FAKE_NODETOOL_DATA_DIRS="+n.data)
 	t.Cleanup(func() {
 		if b, err := os.ReadFile(pidFile); err == nil {
 			if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil {
@@ -310,11 +311,6 @@ func checkControlNodeFailures(t *testing.T, ctl func(string, ...string) (int, st
 			}
 		}
 	})
-	// The inventory still has node 1's old address: point it at the new one.
-	inv := ctlInventory(t, ctl)
-	raw, _ := os.ReadFile(inv)
-	os.WriteFile(inv, bytes.Replace(raw, []byte(`"`+addrOf(t, raw, n.name)+`"`), []byte(`"`+n.proc.addr+`"`), 1), 0o600)
-
 	type result struct {
 		code        int
 		out, stderr string

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -37,6 +38,24 @@ func (n *controlNode) start(t *testing.T, bin string, env ...string) {
 		append([]string{"POD_NAME=" + n.name}, env...)...)
 	if n.proc == nil {
 		t.FailNow()
+	}
+}
+
+// restart stops n's sidecar, starts it again with the configuration extra
+// (cassandra keys, see writeConfig) and env, and points the inventory inv
+// at its new address.
+func (n *controlNode) restart(t *testing.T, inv, bin, buckets, extra string, env ...string) {
+	t.Helper()
+	n.proc.stop(t)
+	n.writeConfig(t, buckets, extra)
+	n.start(t, bin, env...)
+	raw, err := os.ReadFile(inv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw = bytes.Replace(raw, []byte(`"`+addrOf(t, raw, n.name)+`"`), []byte(`"`+n.proc.addr+`"`), 1)
+	if err := os.WriteFile(inv, raw, 0o600); err != nil {
+		t.Fatal(err)
 	}
 }
 

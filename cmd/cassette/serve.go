@@ -22,6 +22,7 @@ import (
 	"github.com/cassette-backup/cassette/chunkstore"
 	"github.com/cassette-backup/cassette/cmd/internal/config"
 	"github.com/cassette-backup/cassette/cmd/internal/medusapb"
+	"github.com/cassette-backup/cassette/cmd/internal/restorepb"
 	"github.com/cassette-backup/cassette/engine"
 	"github.com/cassette-backup/cassette/providers"
 	"github.com/cassette-backup/cassette/providers/all"
@@ -44,6 +45,7 @@ var medusaINIPath = "/etc/medusa/medusa.ini"
 
 type serveOptions struct {
 	listen, metricsAddr, stateDir, node string
+	runningCheck                        string
 	noCreate                            bool
 	configCheck                         time.Duration
 }
@@ -59,16 +61,18 @@ func serveFlags(configCheck time.Duration) []cli.Flag {
 		&cli.StringFlag{Name: "state-dir", Value: defaultStateDir, EnvVars: []string{"CASSETTE_STATE_DIR"},
 			Usage: "Cassandra's data root: restore mappings go to .restore_mapping/, restores are recorded in .last-restore, and data/ is the data directory when cassandra.dataDirs is unset"},
 		&cli.StringFlag{Name: "node", Usage: "this node's name in backups (default: cassandra.node, else $POD_NAME, else the host name)"},
+		&cli.StringFlag{Name: "running-check", EnvVars: []string{"CASSETTE_RUNNING_CHECK"},
+			Usage: "shell `COMMAND` that exits 0 while Cassandra runs on this node: NodeRestore's StartRestore refuses then (default: ask nodetool, as configured in cassandra.nodetool)"},
 		&cli.BoolFlag{Name: "no-create-repository", Usage: "fail when the bucket holds no repository, instead of creating one (the first node to start creates it)"},
 		&cli.DurationFlag{Name: "config-check-interval", Value: configCheck,
-			Usage: "check the configuration file this often; when it changed and no backup runs, exit 0 so that Kubernetes restarts the container with it (0: never)"},
+			Usage: "check the configuration file this often; when it changed and no backup or restore runs, exit 0 so that Kubernetes restarts the container with it (0: never)"},
 	}
 }
 
 func serveOptionsFrom(c *cli.Context) serveOptions {
 	return serveOptions{
 		listen: c.String("listen"), metricsAddr: c.String("metrics-addr"), stateDir: c.String("state-dir"), node: c.String("node"),
-		noCreate: c.Bool("no-create-repository"), configCheck: c.Duration("config-check-interval"),
+		runningCheck: c.String("running-check"), noCreate: c.Bool("no-create-repository"), configCheck: c.Duration("config-check-interval"),
 	}
 }
 
@@ -78,9 +82,10 @@ func newServeCommand() *cli.Command {
 		Usage: "run the Medusa gRPC service for this node (the k8ssandra-operator sidecar), with health checks and metrics",
 		Description: "serve answers the gRPC service Medusa's sidecar answers (service Medusa: AsyncBackup, BackupStatus,\n" +
 			"GetBackups, PurgeBackups, DeleteBackup, PrepareRestore...) and grpc.health.v1.Health, so that\n" +
-			"k8ssandra-operator and Mission Control drive cassette unchanged. Without --config it reads\n" +
+			"k8ssandra-operator and Mission Control drive cassette unchanged; beside it, cassette's own NodeRestore\n" +
+			"service lets `cassette control restore --run` restore the node in place. Without --config it reads\n" +
 			"/etc/medusa/medusa.ini when present. TLS: grpc.tlsCert and grpc.tlsKey; with grpc.caCert too,\n" +
-			"clients must present a certificate (mutual TLS). It stops on SIGTERM, cancelling a running backup.",
+			"clients must present a certificate (mutual TLS). It stops on SIGTERM, cancelling a running backup or restore.",
 		Flags: serveFlags(0),
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
@@ -180,7 +185,8 @@ func runServe(c *cli.Context, o serveOptions) error {
 	}
 	m := newMetrics()
 	ms := newMedusaServer(s, node, o.stateDir, m)
-	srv, hs := newGRPCServer(ms, g, tc)
+	rs := newNodeRestoreServer(ms, o.runningCheck)
+	srv, hs := newGRPCServer(ms, rs, g, tc)
 
 	var metricsSrv *metricsServer
 	if o.metricsAddr != "" {
@@ -213,38 +219,46 @@ func runServe(c *cli.Context, o serveOptions) error {
 	case <-c.Context.Done():
 		s.log.Info("stopping: signal received")
 	case <-watchConfig(wctx, s.cfg.Source, o.configCheck, ms.jobs.idle):
-		s.log.Info("stopping: the configuration file changed and no backup runs; restart to apply it", "config", s.cfg.Source)
+		s.log.Info("stopping: the configuration file changed and no backup or restore runs; restart to apply it", "config", s.cfg.Source)
 	case serveErr = <-served:
 	}
-	stopServer(srv, hs, ms)
+	stopServer(srv, hs, ms, rs)
 	if serveErr != nil {
 		return fmt.Errorf("gRPC server: %w", serveErr)
 	}
 	return nil
 }
 
-// newGRPCServer builds the gRPC server: the Medusa service and the health
-// service ("" and "Medusa" SERVING), with g's message limits and tc's TLS
-// (nil: plain text).
-func newGRPCServer(ms *medusaServer, g config.GRPC, tc *tls.Config) (*grpc.Server, *health.Server) {
+// newGRPCServer builds the gRPC server: the Medusa service, cassette's
+// NodeRestore extension beside it (Medusa's service stays wire-identical;
+// the operator never calls the extension) and the health service ("",
+// "Medusa" and "cassette.v1.NodeRestore" SERVING), with g's message limits
+// and tc's TLS (nil: plain text).
+func newGRPCServer(ms *medusaServer, rs *nodeRestoreServer, g config.GRPC, tc *tls.Config) (*grpc.Server, *health.Server) {
 	opts := []grpc.ServerOption{grpc.MaxSendMsgSize(g.SendLimit()), grpc.MaxRecvMsgSize(g.ReceiveLimit())}
 	if tc != nil {
 		opts = append(opts, grpc.Creds(credentials.NewTLS(tc)))
 	}
 	srv := grpc.NewServer(opts...)
 	medusapb.RegisterMedusaServer(srv, ms)
+	restorepb.RegisterNodeRestoreServer(srv, rs)
 	hs := health.NewServer() // "" is SERVING from the start
 	hs.SetServingStatus(medusapb.Medusa_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
+	hs.SetServingStatus(restorepb.NodeRestore_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
 	healthpb.RegisterHealthServer(srv, hs)
 	return srv, hs
 }
 
-// stopServer reports NOT_SERVING, cancels the running backup and waits for
-// it to record that, lets calls in flight end, then stops; each wait is
+// stopServer reports NOT_SERVING, cancels the running backup and restore
+// and waits for them to record that (a cancelled in-place restore puts the
+// old tables back), lets calls in flight end, then stops; each wait is
 // bounded by shutdownWait.
-func stopServer(srv *grpc.Server, hs *health.Server, ms *medusaServer) {
+func stopServer(srv *grpc.Server, hs *health.Server, ms *medusaServer, rs *nodeRestoreServer) {
 	hs.Shutdown()
 	if err := ms.jobs.stop(shutdownWait); err != nil {
+		ms.log.Warn("stopping anyway", "err", err)
+	}
+	if err := rs.jobs.stop(shutdownWait); err != nil {
 		ms.log.Warn("stopping anyway", "err", err)
 	}
 	stopped := make(chan struct{})

@@ -67,6 +67,10 @@ type backupJobs struct {
 	mu      sync.Mutex
 	byName  map[string]*backupJob
 	running *backupJob
+	// blockedBy names the in-place restore that runs (NodeRestore): a
+	// backup would read data directories the restore is rewriting, so none
+	// starts meanwhile.
+	blockedBy string
 
 	ctx    context.Context // backups run under it; cancelled by stop
 	cancel context.CancelFunc
@@ -116,11 +120,29 @@ func (b *backupJobs) forget(name string) {
 	}
 }
 
-// idle reports whether no backup runs.
+// idle reports whether no backup and no restore runs.
 func (b *backupJobs) idle() bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.running == nil
+	return b.running == nil && b.blockedBy == ""
+}
+
+// block keeps backups from starting while what (an in-place restore) runs;
+// it fails while a backup runs. unblock ends it.
+func (b *backupJobs) block(what string) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if r := b.running; r != nil {
+		return fmt.Errorf("backup %q is running on this node (started %s); an in-place restore waits until BackupStatus says it finished", r.name, statusTime(r.started))
+	}
+	b.blockedBy = what
+	return nil
+}
+
+func (b *backupJobs) unblock() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.blockedBy = ""
 }
 
 // runningName returns the backup that runs, or "".
@@ -149,6 +171,9 @@ func (b *backupJobs) start(name, typ string, run func(ctx context.Context, wrap 
 		return nil, status.Errorf(codes.FailedPrecondition,
 			"backup %q is running on this node (started %s); one backup runs at a time: wait until BackupStatus says it finished, then start %q",
 			r.name, statusTime(r.started), name)
+	}
+	if b.blockedBy != "" {
+		return nil, status.Errorf(codes.FailedPrecondition, "%s is running on this node: backups wait until it finished; start %q then", b.blockedBy, name)
 	}
 	if b.ctx.Err() != nil {
 		return nil, status.Error(codes.Unavailable, "the server is shutting down; start the backup again once it is back")

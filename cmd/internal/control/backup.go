@@ -98,12 +98,21 @@ func parseProgress(md metadata.MD, started string, now time.Time) *NodeProgress 
 	if n, err := fmt.Sscanf(v[0], "files=%d/%d bytes=%d/%d", &p.FilesDone, &p.FilesTotal, &p.BytesDone, &p.BytesTotal); n != 4 || err != nil {
 		return nil
 	}
-	if t, err := time.ParseInLocation(time.DateTime, started, time.UTC); err == nil {
-		if d := now.Sub(t); d >= time.Second {
-			p.BytesPerSecond = int64(float64(p.BytesDone) / d.Seconds())
-		}
-	}
+	p.BytesPerSecond = bytesPerSecond(p.BytesDone, started, now)
 	return &p
+}
+
+// bytesPerSecond is the rate of done bytes since started (a sidecar's
+// "YYYY-MM-DD HH:MM:SS" UTC) until now; 0 when unknown or under a second.
+func bytesPerSecond(done int64, started string, now time.Time) int64 {
+	t, err := time.ParseInLocation(time.DateTime, started, time.UTC)
+	if err != nil {
+		return 0
+	}
+	if d := now.Sub(t); d >= time.Second {
+		return int64(float64(done) / d.Seconds())
+	}
+	return 0
 }
 
 func (j BackupJob) clone() BackupJob {

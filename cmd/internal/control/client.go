@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/cassette-backup/cassette/cmd/internal/medusapb"
+	"github.com/cassette-backup/cassette/cmd/internal/restorepb"
 )
 
 // maxRecvMsgSize is what the control plane accepts from a sidecar: a
@@ -30,11 +31,29 @@ type pool struct {
 // client returns the Medusa client of node n, connecting lazily: an
 // unreachable sidecar shows as Unavailable on the first call, not here.
 func (p *pool) client(n *Node) (medusapb.MedusaClient, error) {
+	cc, err := p.conn(n)
+	if err != nil {
+		return nil, err
+	}
+	return medusapb.NewMedusaClient(cc), nil
+}
+
+// restoreClient returns the NodeRestore client of node n, on the same
+// connection as its Medusa client: the extension is served beside it.
+func (p *pool) restoreClient(n *Node) (restorepb.NodeRestoreClient, error) {
+	cc, err := p.conn(n)
+	if err != nil {
+		return nil, err
+	}
+	return restorepb.NewNodeRestoreClient(cc), nil
+}
+
+func (p *pool) conn(n *Node) (*grpc.ClientConn, error) {
 	key := fmt.Sprintf("%s|%s|%s|%s|%s", n.Address, n.TLS.CACert, n.TLS.TLSCert, n.TLS.TLSKey, n.TLS.ServerName)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if cc, ok := p.conns[key]; ok {
-		return medusapb.NewMedusaClient(cc), nil
+		return cc, nil
 	}
 	creds := insecure.NewCredentials()
 	tc, err := n.TLS.Config()
@@ -53,7 +72,7 @@ func (p *pool) client(n *Node) (medusapb.MedusaClient, error) {
 		p.conns = map[string]*grpc.ClientConn{}
 	}
 	p.conns[key] = cc
-	return medusapb.NewMedusaClient(cc), nil
+	return cc, nil
 }
 
 func (p *pool) close() error {

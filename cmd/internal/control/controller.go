@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/cassette-backup/cassette/cmd/internal/medusapb"
+	"github.com/cassette-backup/cassette/cmd/internal/restorepb"
 )
 
 // Defaults of Options.
@@ -30,6 +31,10 @@ type Options struct {
 	// Connect returns the Medusa client of a node; nil dials its sidecar
 	// with gRPC (one connection per sidecar, kept until Close).
 	Connect func(n *Node) (medusapb.MedusaClient, error)
+	// ConnectRestore returns the NodeRestore client of a node (cassette's
+	// extension, for RestoreRequest.Run); nil dials its sidecar, sharing
+	// the Medusa client's connection.
+	ConnectRestore func(n *Node) (restorepb.NodeRestoreClient, error)
 	// PollInterval, CallTimeout and UnreachableAfter: the Default values
 	// when 0.
 	PollInterval     time.Duration
@@ -84,6 +89,13 @@ func (c *Controller) client(n *Node) (medusapb.MedusaClient, error) {
 		return c.o.Connect(n)
 	}
 	return c.pool.client(n)
+}
+
+func (c *Controller) restoreClient(n *Node) (restorepb.NodeRestoreClient, error) {
+	if c.o.ConnectRestore != nil {
+		return c.o.ConnectRestore(n)
+	}
+	return c.pool.restoreClient(n)
 }
 
 // now is the report time in UTC, without a monotonic reading.

@@ -16,7 +16,10 @@
 //     on every node. The Medusa API has no RPC that runs a restore: each node
 //     applies it in its RESTORE container (`cassette entrypoint` with
 //     MEDUSA_MODE=RESTORE and the variables RestorePlan gives), with
-//     Cassandra stopped;
+//     Cassandra stopped; or, with RestoreRequest.Run, every node restores in
+//     place through its sidecar's NodeRestore service (cassette's extension,
+//     cmd/internal/restorepb: StartRestore, then RestoreStatus polls), and
+//     the restore is SUCCESS only when every node restored;
 //   - NewScheduler: MedusaBackupSchedule objects per datacenter on
 //     cmd/internal/schedule's Scheduler.
 //

@@ -13,12 +13,15 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/cassette-backup/cassette/cmd/internal/medusapb"
+	"github.com/cassette-backup/cassette/cmd/internal/restorepb"
 )
 
 // fakeSidecar is a Medusa gRPC server on 127.0.0.1 whose answers a test
-// scripts.
+// scripts, with cassette's NodeRestore service beside it unless started by
+// startMedusaFake.
 type fakeSidecar struct {
 	medusapb.UnimplementedMedusaServer
+	restorepb.UnimplementedNodeRestoreServer
 	addr string
 
 	mu sync.Mutex
@@ -35,13 +38,27 @@ type fakeSidecar struct {
 	purgeErrs  []error
 	purge      *medusapb.PurgeBackupsResponse
 	prepareErr error
+	// NodeRestore: startErrs fail StartRestore in turn, then it answers
+	// (SUCCESS and not started when applied is set); restores are
+	// RestoreStatus's answers in turn (the last repeats): a RestoreState,
+	// or an error returned as the call's error.
+	startErrs    []error
+	applied      bool
+	restores     []any
+	restorePolls int
 	// calls records the requests.
 	async    []*medusapb.BackupRequest
 	prepares []*medusapb.PrepareRestoreRequest
+	starts   []*restorepb.StartRestoreRequest
 	purges   int
 }
 
-func startFake(t *testing.T) *fakeSidecar {
+func startFake(t *testing.T) *fakeSidecar { return startFakeServices(t, true) }
+
+// startMedusaFake is a sidecar with Medusa's service alone, as Medusa's.
+func startMedusaFake(t *testing.T) *fakeSidecar { return startFakeServices(t, false) }
+
+func startFakeServices(t *testing.T, nodeRestore bool) *fakeSidecar {
 	t.Helper()
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -50,6 +67,9 @@ func startFake(t *testing.T) *fakeSidecar {
 	f := &fakeSidecar{addr: lis.Addr().String()}
 	srv := grpc.NewServer()
 	medusapb.RegisterMedusaServer(srv, f)
+	if nodeRestore {
+		restorepb.RegisterNodeRestoreServer(srv, f)
+	}
 	go srv.Serve(lis)
 	t.Cleanup(srv.Stop)
 	return f
@@ -124,6 +144,53 @@ func (f *fakeSidecar) PrepareRestore(_ context.Context, req *medusapb.PrepareRes
 		return nil, f.prepareErr
 	}
 	return &medusapb.PrepareRestoreResponse{}, nil
+}
+
+// restoreJob is what the fake reports of its restore in state s: a third
+// of 300 bytes while IN_PROGRESS, all of them in 5 seconds once ended.
+func restoreJob(req *restorepb.StartRestoreRequest, s restorepb.RestoreState) *restorepb.RestoreJob {
+	j := &restorepb.RestoreJob{RestoreKey: req.GetRestoreKey(), BackupName: req.GetBackupName(), SourceNode: req.GetSourceNode(), Status: s,
+		StartTime: "2026-03-01 10:00:00", FilesDone: 1, FilesTotal: 3, BytesDone: 100, BytesTotal: 300}
+	if s != restorepb.RestoreState_IN_PROGRESS {
+		j.FinishTime = "2026-03-01 10:00:05"
+	}
+	switch s {
+	case restorepb.RestoreState_SUCCESS:
+		j.FilesDone, j.BytesDone = 3, 300
+	case restorepb.RestoreState_FAILED:
+		j.Error = "pack missing\nin the bucket"
+	}
+	return j
+}
+
+func (f *fakeSidecar) StartRestore(_ context.Context, req *restorepb.StartRestoreRequest) (*restorepb.StartRestoreResponse, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.starts = append(f.starts, req)
+	if len(f.startErrs) > 0 {
+		err := f.startErrs[0]
+		f.startErrs = f.startErrs[1:]
+		return nil, err
+	}
+	if f.applied {
+		return &restorepb.StartRestoreResponse{Restore: restoreJob(req, restorepb.RestoreState_SUCCESS)}, nil
+	}
+	return &restorepb.StartRestoreResponse{Started: true, Restore: restoreJob(req, restorepb.RestoreState_IN_PROGRESS)}, nil
+}
+
+func (f *fakeSidecar) RestoreStatus(context.Context, *restorepb.RestoreStatusRequest) (*restorepb.RestoreStatusResponse, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	a := f.restores[min(f.restorePolls, len(f.restores)-1)]
+	f.restorePolls++
+	switch v := a.(type) {
+	case error:
+		return nil, v
+	case restorepb.RestoreState:
+		start := f.starts[len(f.starts)-1]
+		return &restorepb.RestoreStatusResponse{Restore: restoreJob(start, v)}, nil
+	}
+	panic("bad script")
 }
 
 // testDC is a datacenter of nodes at addrs, racks given in turn.

@@ -13,12 +13,20 @@ import (
 // Status of a node whose restore is prepared.
 const StatusPrepared = "PREPARED"
 
-// NoRestoreRPC says why a restore stops at PREPARED: Medusa's API has no
-// call that restores, and `cassette serve` adds none.
-const NoRestoreRPC = "The Medusa gRPC API has no RPC that runs a restore, and cassette serve adds none: " +
+// NoRestoreRPC says why a restore without Run stops at PREPARED: Medusa's
+// API has no call that restores.
+const NoRestoreRPC = "The Medusa gRPC API has no RPC that runs a restore: " +
 	"each node restores in its RESTORE container, with Cassandra stopped. Stop Cassandra on every node, " +
 	"run `cassette entrypoint` (or restart the pod whose medusa-restore init container has) with the " +
-	"node's environment below, then start Cassandra."
+	"node's environment below, then start Cassandra. With cassette serve sidecars, stop Cassandra on " +
+	"every node and run this command again with --run instead: the sidecars restore the nodes."
+
+// RunNote is the Note of a restore with Run: what the nodes did and what
+// is left to do.
+const RunNote = "Each node restores the backup in place through its sidecar (cassette serve's NodeRestore " +
+	"service, beside the Medusa API), with Cassandra stopped; the tables it replaces are deleted once it " +
+	"restored. Start Cassandra on every node once all of them restored. Run the same command with the same " +
+	"--restore-key again after fixing a node that failed: the nodes that restored are not restored twice."
 
 // RestoreRequest asks to restore a backup to one datacenter, as a
 // MedusaRestoreJob does.
@@ -28,7 +36,14 @@ type RestoreRequest struct {
 	// RestoreKey identifies the restore; "" draws a new one (a UUID, as the
 	// operator does). The RESTORE container applies a key once.
 	RestoreKey string
-	// Progress, when set, receives a snapshot after every change.
+	// Run, once every node prepared the restore, restores every node in
+	// place through its sidecar's NodeRestore service (cassette's extension:
+	// StartRestore, then RestoreStatus every PollInterval). Cassandra must
+	// be stopped on every node. Without Run the restore stops at PREPARED
+	// (NoRestoreRPC).
+	Run bool
+	// Progress, when set, receives a snapshot after every change, one call
+	// at a time, in order.
 	Progress func(RestorePlan)
 }
 
@@ -39,10 +54,15 @@ type RestorePlan struct {
 	Cluster    string `json:"cluster" yaml:"cluster"`
 	Datacenter string `json:"cassandraDatacenter" yaml:"cassandraDatacenter"`
 	RestoreKey string `json:"restoreKey" yaml:"restoreKey"`
-	// Status is SUCCESS once every node prepared the restore, FAILED when
-	// one could not; the data is restored only when the nodes run their
-	// RESTORE step (Note).
-	Status       string         `json:"status" yaml:"status"`
+	// Status without Run is SUCCESS once every node prepared the restore,
+	// FAILED when one could not; the data is restored only when the nodes
+	// run their RESTORE step (Note). With Run it is SUCCESS only once every
+	// node restored the backup, FAILED when a node was not prepared or not
+	// restored, UNKNOWN when interrupted before every node ended.
+	Status string `json:"status" yaml:"status"`
+	// Run says the nodes were asked to restore (RestoreRequest.Run, and
+	// every node prepared).
+	Run          bool           `json:"run,omitempty" yaml:"run,omitempty"`
 	InPlace      bool           `json:"inPlace" yaml:"inPlace"`
 	HostMap      HostMap        `json:"hostMap" yaml:"hostMap"`
 	Mapping      RestoreMapping `json:"restoreMapping" yaml:"restoreMapping"`
@@ -58,9 +78,18 @@ type RestoreNode struct {
 	Rack    string `json:"rack" yaml:"rack"`
 	// Source is the backup host whose data the node restores.
 	Source string `json:"source" yaml:"source"`
-	// Status is PENDING, PREPARED or FAILED.
+	// Status is PENDING, PREPARED or FAILED; with Run then IN_PROGRESS,
+	// SUCCESS or FAILED (UNKNOWN when interrupted before the sidecar
+	// answered StartRestore).
 	Status string `json:"status" yaml:"status"`
 	Error  string `json:"error,omitempty" yaml:"error,omitempty"`
+	// With Run: the node's restore times as its sidecar reports them
+	// ("YYYY-MM-DD HH:MM:SS" UTC), files and bytes restored, and a note
+	// (a restore key already applied is not applied again).
+	StartTime  string        `json:"startTime,omitempty" yaml:"startTime,omitempty"`
+	FinishTime string        `json:"finishTime,omitempty" yaml:"finishTime,omitempty"`
+	Progress   *NodeProgress `json:"progress,omitempty" yaml:"progress,omitempty"`
+	Note       string        `json:"note,omitempty" yaml:"note,omitempty"`
 	// Env is what the node's RESTORE step needs.
 	Env RestoreEnv `json:"env" yaml:"env"`
 }
@@ -84,6 +113,12 @@ func (e RestoreEnv) List() []string {
 func (p RestorePlan) clone() RestorePlan {
 	p.HostMap = append(HostMap(nil), p.HostMap...)
 	p.Nodes = append([]RestoreNode(nil), p.Nodes...)
+	for i := range p.Nodes {
+		if pr := p.Nodes[i].Progress; pr != nil {
+			c := *pr
+			p.Nodes[i].Progress = &c
+		}
+	}
 	if p.MedusaBackup != nil {
 		b := p.MedusaBackup.clone()
 		p.MedusaBackup = &b
@@ -95,9 +130,11 @@ func (p RestorePlan) clone() RestorePlan {
 // datacenter: it reads the backup (GetBackups), checks it as the operator
 // does (ValidateRestore), builds the host map (BuildHostMap) and calls
 // PrepareRestore on every node at once, which records the mapping in the
-// node's data root. It does not restore data: see NoRestoreRPC. The plan is
-// returned whenever the backup was found; the error matches ErrNotFound,
-// ErrRefused or ErrFailed.
+// node's data root. Without req.Run it does not restore data (see
+// NoRestoreRPC); with it, once every node prepared, every node restores in
+// place through its sidecar (see RunNote). The plan is returned whenever
+// the backup was found; the error matches ErrNotFound, ErrRefused or
+// ErrFailed (or is ctx's).
 func (c *Controller) Restore(ctx context.Context, req RestoreRequest) (*RestorePlan, error) {
 	dc := req.Datacenter
 	if dc == nil || len(dc.Nodes) == 0 {
@@ -119,6 +156,9 @@ func (c *Controller) Restore(ctx context.Context, req RestoreRequest) (*RestoreP
 	mb := FromSummary(sum, dc.Name)
 	plan := &RestorePlan{Backup: req.Backup, Cluster: dc.Cluster, Datacenter: dc.Name, RestoreKey: key, Status: StatusFailed,
 		MedusaBackup: &mb, Note: NoRestoreRPC, HostMap: HostMap{}}
+	if req.Run {
+		plan.Note = RunNote
+	}
 	if err := ValidateRestore(mb, dc); err != nil {
 		return plan, err
 	}
@@ -132,26 +172,18 @@ func (c *Controller) Restore(ctx context.Context, req RestoreRequest) (*RestoreP
 			Env: RestoreEnv{MedusaMode: "RESTORE", BackupName: req.Backup, RestoreKey: key, RestoreMapping: plan.Mapping.JSON(), PodName: n.Name}})
 	}
 	c.log.Info("restore prepared", "backup", req.Backup, "datacenter", dc.Name, "restoreKey", key, "inPlace", plan.InPlace)
-	var mu sync.Mutex
-	emit := func() {
-		if req.Progress != nil {
-			req.Progress(plan.clone())
-		}
-	}
-	mu.Lock()
-	emit()
-	mu.Unlock()
+	r := &restoreRun{c: c, plan: plan, progress: req.Progress}
+	r.emit()
 	var wg sync.WaitGroup
 	for i, n := range dc.Nodes {
 		wg.Go(func() {
 			msg := c.prepare(ctx, n, req.Backup, dc.Name, key)
-			mu.Lock()
-			defer mu.Unlock()
-			plan.Nodes[i].Status, plan.Nodes[i].Error = StatusPrepared, msg
-			if msg != "" {
-				plan.Nodes[i].Status = StatusFailed
-			}
-			emit()
+			r.update(i, func(rn *RestoreNode) {
+				rn.Status, rn.Error = StatusPrepared, msg
+				if msg != "" {
+					rn.Status = StatusFailed
+				}
+			})
 		})
 	}
 	wg.Wait()
@@ -165,8 +197,11 @@ func (c *Controller) Restore(ctx context.Context, req RestoreRequest) (*RestoreP
 		return plan, failure("restore %s of backup %s not prepared on %d of %d nodes of datacenter %s: %s",
 			key, req.Backup, len(failed), len(plan.Nodes), dc.Name, strings.Join(failed, "; "))
 	}
-	plan.Status = StatusSuccess
-	return plan, nil
+	if !req.Run {
+		plan.Status = StatusSuccess
+		return plan, nil
+	}
+	return r.run(ctx, dc)
 }
 
 // prepare calls PrepareRestore on node n, retrying while it is unreachable;
