@@ -54,6 +54,9 @@ type LockInfo struct {
 	PID       int       `json:"pid"`
 	Created   time.Time `json:"created"`
 	Refreshed time.Time `json:"refreshed"`
+	// StaleAfterSeconds is the holder's stale timeout: it refreshes the lock
+	// every quarter of it. Absent from locks of earlier versions.
+	StaleAfterSeconds int64 `json:"staleAfterSeconds,omitempty"`
 
 	// Key is where the lock lives (not stored).
 	Key providers.Key `json:"-"`
@@ -68,9 +71,12 @@ func (l LockInfo) String() string {
 		l.Created.UTC().Format(time.RFC3339), l.Refreshed.UTC().Format(time.RFC3339), l.Key)
 }
 
-// Stale reports whether the lock was not refreshed for staleAfter.
+// Stale reports whether the lock was not refreshed for staleAfter, or for
+// its holder's own timeout when that is longer: a process configured with a
+// shorter timeout than the holder's must not take a live lock for a dead
+// one (the holder refreshes at a quarter of its own timeout).
 func (l LockInfo) Stale(now time.Time, staleAfter time.Duration) bool {
-	return now.Sub(l.Refreshed) > staleAfter
+	return now.Sub(l.Refreshed) > max(staleAfter, time.Duration(l.StaleAfterSeconds)*time.Second)
 }
 
 // LockOptions tune locking; zero values take the defaults.
@@ -149,7 +155,8 @@ func (e *Engine) AcquireLock(ctx context.Context, kind, op string, o LockOptions
 	host, _ := os.Hostname()
 	now := e.now()
 	l := &Lock{e: e, staleAfter: o.staleAfter(), info: LockInfo{Kind: kind, Op: op, Node: o.Node, Host: host, PID: os.Getpid(), Created: now, Refreshed: now,
-		Key: providers.Key(locksPrefix + kind + "-" + index.RandomID().String()[:32])}}
+		StaleAfterSeconds: int64(o.staleAfter() / time.Second),
+		Key:               providers.Key(locksPrefix + kind + "-" + index.RandomID().String()[:32])}}
 	wait := o.Wait
 	if wait == 0 {
 		wait = DefaultLockWait

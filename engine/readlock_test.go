@@ -112,3 +112,22 @@ func TestPurgeKeepsRunningBackups(t *testing.T) {
 		t.Fatalf("purge once it stopped: %+v %v", res, err)
 	}
 }
+
+// A lock is judged by the longer of the judge's and its holder's stale
+// timeouts: a process configured with a shorter timeout never breaks the
+// lock of a holder that refreshes at its own, slower, pace.
+func TestLockStaleUsesHolderTimeout(t *testing.T) {
+	now := time.Now()
+	refreshed := now.Add(-40 * time.Minute)
+	slow := LockInfo{Refreshed: refreshed, StaleAfterSeconds: 3600}
+	if slow.Stale(now, 30*time.Minute) {
+		t.Error("a lock whose holder's timeout is 1h is stale after 40 min for a judge at 30 min")
+	}
+	if !slow.Stale(now.Add(30*time.Minute), 30*time.Minute) {
+		t.Error("a lock not refreshed for 70 min is live with a 1h timeout")
+	}
+	old := LockInfo{Refreshed: refreshed} // written by an earlier version
+	if !old.Stale(now, 30*time.Minute) {
+		t.Error("a lock without its holder's timeout is judged by the judge's")
+	}
+}
