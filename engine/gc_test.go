@@ -139,7 +139,7 @@ func TestGCRespectsGraceAndLocks(t *testing.T) {
 	old, _ := e.AcquireLock(ctx, LockShared, "backup", LockOptions{})
 	e.Now = nil
 	_ = old // its holder "crashed": never released
-	removed, err := e.RemoveStaleLocks(ctx, 0)
+	removed, err := e.RemoveStaleLocks(ctx, 0, false)
 	if err != nil || len(removed) != 1 || removed[0].Key != old.info.Key {
 		t.Fatalf("unlock --stale removed %+v %v", removed, err)
 	}

@@ -33,6 +33,8 @@ var (
 	bktListed  = []byte("listed")  // pack -> size(8) modtime unix ns(8)
 	bktDead    = []byte("dead")    // pack -> nothing: it has an unreferenced blob
 	bktDecided = []byte("decided") // pack -> one of the decisions below
+	bktUsed    = []byte("used")    // verify: pack -> nothing: a selected backup uses it
+	bktLists   = []byte("lists")   // verify: content list -> nothing: already read
 )
 
 // Decisions about a pack.
@@ -63,7 +65,7 @@ func newGCPlan(dir string) (*gcPlan, error) {
 		return nil, err
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bktListed, bktDead, bktDecided} {
+		for _, b := range [][]byte{bktListed, bktDead, bktDecided, bktUsed, bktLists} {
 			if _, err := tx.CreateBucket(b); err != nil {
 				return err
 			}
@@ -127,6 +129,42 @@ func (p *gcPlan) flush() error {
 func listedValue(oi providers.ObjectInfo) []byte {
 	v := binary.BigEndian.AppendUint64(nil, uint64(max(oi.Size, 0)))
 	return binary.BigEndian.AppendUint64(v, uint64(oi.ModTime.UnixNano()))
+}
+
+// has reports whether id was put in bkt, flushed or not (no read
+// transaction of the plan may be open).
+func (p *gcPlan) has(bkt []byte, id index.ID) (bool, error) {
+	if _, ok := p.pend[string(bkt)][string(id[:])]; ok {
+		return true, nil
+	}
+	var found bool
+	err := p.db.View(func(tx *bolt.Tx) error {
+		found = tx.Bucket(bkt).Get(id[:]) != nil
+		return nil
+	})
+	return found, err
+}
+
+// count returns how many keys bkt holds (the plan must be flushed).
+func (p *gcPlan) count(bkt []byte) (int, error) {
+	n := 0
+	err := p.db.View(func(tx *bolt.Tx) error {
+		n = tx.Bucket(bkt).Stats().KeyN
+		return nil
+	})
+	return n, err
+}
+
+// forEach calls fn for every key of bkt, in order.
+func (v planView) forEach(bkt []byte, fn func(index.ID) error) error {
+	return v.tx.Bucket(bkt).ForEach(func(k, _ []byte) error {
+		if len(k) != 32 {
+			return errors.New("gc plan file: damaged entry")
+		}
+		var id index.ID
+		copy(id[:], k)
+		return fn(id)
+	})
 }
 
 // planView gives lookups in the plan under one read transaction (the plan

@@ -343,9 +343,12 @@ func (l *Lock) Release() {
 	l.remove()
 }
 
-// RemoveStaleLocks deletes locks not refreshed for staleAfter (`cassette
-// unlock --stale`) and returns them.
-func (e *Engine) RemoveStaleLocks(ctx context.Context, staleAfter time.Duration) ([]LockInfo, error) {
+// RemoveStaleLocks deletes the locks that are stale (not refreshed for
+// staleAfter, or for their holder's own longer timeout) and returns them.
+// With override, staleAfter alone decides: an operator who knows the
+// holders are gone (`unlock --stale --stale-after D`) need not wait for
+// their timeout.
+func (e *Engine) RemoveStaleLocks(ctx context.Context, staleAfter time.Duration, override bool) ([]LockInfo, error) {
 	if staleAfter <= 0 {
 		staleAfter = DefaultStaleAfter
 	}
@@ -356,6 +359,9 @@ func (e *Engine) RemoveStaleLocks(ctx context.Context, staleAfter time.Duration)
 	var removed []LockInfo
 	now := e.now()
 	for _, l := range locks {
+		if override {
+			l.StaleAfterSeconds = 0
+		}
 		if !l.Stale(now, staleAfter) {
 			continue
 		}

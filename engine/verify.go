@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"strings"
 	"sync"
 
 	"golang.org/x/sync/errgroup"
@@ -51,16 +50,32 @@ func (e *Engine) Verify(ctx context.Context, o VerifyOptions) (*VerifyResult, er
 		return nil, err
 	}
 	st := e.Repo.Storage()
-	packsInStore := map[index.ID]bool{}
+	// The packs in the bucket, the packs the backups use and the content
+	// lists already read live in temporary bbolt files, so that memory does
+	// not grow with the repository.
+	scratch, err := e.tmpDir()
+	if err != nil {
+		return nil, err
+	}
+	stored, err := newGCPlan(scratch)
+	if err != nil {
+		return nil, err
+	}
+	defer stored.close()
+	seen, err := newGCPlan(scratch)
+	if err != nil {
+		return nil, err
+	}
+	defer seen.close()
 	err = st.List(ctx, chunkstore.PackPrefix, func(oi providers.ObjectInfo) error {
-		k := string(oi.Key)
-		if i := strings.LastIndexByte(k, '/'); i >= 0 {
-			if id, err := index.ParseID(k[i+1:]); err == nil {
-				packsInStore[id] = true
-			}
+		if id, ok := packID(oi.Key); ok {
+			return stored.put(bktListed, id, nil)
 		}
 		return nil
 	})
+	if err == nil {
+		err = stored.flush()
+	}
 	if err != nil {
 		return nil, fmt.Errorf("list packs: %w", err)
 	}
@@ -79,53 +94,92 @@ func (e *Engine) Verify(ctx context.Context, o VerifyOptions) (*VerifyResult, er
 	if len(selected) == 0 && (o.Name != "" || o.Node != "") {
 		return nil, fmt.Errorf("%w: no complete backup matches name %q node %q", ErrBackupNotFound, o.Name, o.Node)
 	}
-	used := map[index.ID]bool{}
 	badPacks := map[index.ID]string{}
-	for _, nb := range selected {
-		res.Backups++
-		_, err := e.ReadManifest(ctx, nb.Name, nb.Node, func(f *FileEntry) error {
-			res.Files++
-			err := e.Repo.ChunkIDs(ctx, f.Content, func(id index.ID) error {
-				res.Chunks++
-				ent, err := e.Repo.Lookup(id)
-				if err != nil {
-					res.Problems = append(res.Problems, fmt.Sprintf("backup %s node %s file %s: chunk %s is not in the index", nb.Name, nb.Node, f.Path, id))
-					return nil
+	// badLists: why a content list is damaged, so that every file using it
+	// is named, though the list is read once.
+	badLists := map[index.ID]string{}
+	err = stored.view(func(sv planView) error {
+		for _, nb := range selected {
+			res.Backups++
+			_, err := e.ReadManifest(ctx, nb.Name, nb.Node, func(f *FileEntry) error {
+				res.Files++
+				problem := func(why string) {
+					res.Problems = append(res.Problems, fmt.Sprintf("backup %s node %s file %s: %s", nb.Name, nb.Node, f.Path, why))
 				}
-				used[ent.Pack] = true
-				if !packsInStore[ent.Pack] {
-					badPacks[ent.Pack] = "missing"
+				check := func(id index.ID) (string, error) {
+					res.Chunks++
+					ent, err := e.Repo.Lookup(id)
+					if err != nil {
+						return fmt.Sprintf("chunk %s is not in the index", id), nil
+					}
+					if !sv.listed(ent.Pack) {
+						badPacks[ent.Pack] = "missing"
+					}
+					return "", seen.put(bktUsed, ent.Pack, nil)
+				}
+				if f.Chunk != nil {
+					if why, err := check(*f.Chunk); err != nil {
+						return err
+					} else if why != "" {
+						problem(why)
+					}
+				}
+				for _, l := range f.Lists {
+					if done, err := seen.has(bktLists, l); err != nil {
+						return err
+					} else if done {
+						if why, bad := badLists[l]; bad {
+							problem(why)
+						}
+						continue
+					}
+					if err := seen.put(bktLists, l, nil); err != nil {
+						return err
+					}
+					var why string
+					err := e.Repo.ChunkIDs(ctx, chunkstore.Content{Lists: []index.ID{l}}, func(id index.ID) error {
+						w, err := check(id)
+						if why == "" {
+							why = w
+						}
+						return err
+					})
+					// A content list that cannot be read (damaged, or its
+					// pack gone) is this file's problem: name it and go on.
+					if errors.Is(err, chunkstore.ErrIntegrity) || errors.Is(err, chunkstore.ErrBlobNotFound) || errors.Is(err, providers.ErrNotFound) {
+						why, err = err.Error(), nil
+					}
+					if err != nil {
+						return err
+					}
+					if why != "" {
+						badLists[l] = why
+						problem(why)
+					}
 				}
 				return nil
 			})
-			// A content list that cannot be read (damaged, or its pack
-			// gone) is this file's problem: name it and go on with the
-			// other files.
-			if errors.Is(err, chunkstore.ErrIntegrity) || errors.Is(err, chunkstore.ErrBlobNotFound) || errors.Is(err, providers.ErrNotFound) {
-				res.Problems = append(res.Problems, fmt.Sprintf("backup %s node %s file %s: %v", nb.Name, nb.Node, f.Path, err))
-				return nil
-			}
-			return err
-		})
-		if err != nil {
-			if errors.Is(err, chunkstore.ErrIntegrity) || errors.Is(err, chunkstore.ErrBlobNotFound) || errors.Is(err, ErrBadManifest) {
-				res.Problems = append(res.Problems, fmt.Sprintf("backup %s node %s: %v", nb.Name, nb.Node, err))
-				continue
-			}
-			return nil, err
-		}
-	}
-	res.Packs = len(used)
-	if o.ReadData {
-		if o.Sample > 0 && o.Sample < 100 {
-			for id := range used {
-				if rand.Float64()*100 >= o.Sample {
-					delete(used, id)
+			if err != nil {
+				if errors.Is(err, chunkstore.ErrIntegrity) || errors.Is(err, chunkstore.ErrBlobNotFound) || errors.Is(err, ErrBadManifest) {
+					res.Problems = append(res.Problems, fmt.Sprintf("backup %s node %s: %v", nb.Name, nb.Node, err))
+					continue
 				}
+				return err
 			}
 		}
-		res.PacksRead = len(used)
-		if err := e.readPacks(ctx, used, badPacks); err != nil {
+		return nil
+	})
+	if err == nil {
+		err = seen.flush()
+	}
+	if err != nil {
+		return nil, err
+	}
+	if res.Packs, err = seen.count(bktUsed); err != nil {
+		return nil, err
+	}
+	if o.ReadData {
+		if err := e.readPacks(ctx, seen, stored, o.Sample, badPacks, res); err != nil {
 			return nil, err
 		}
 	}
@@ -135,52 +189,84 @@ func (e *Engine) Verify(ctx context.Context, o VerifyOptions) (*VerifyResult, er
 	return res, nil
 }
 
-// readPacks re-reads every used pack in parallel and records damaged ones.
-func (e *Engine) readPacks(ctx context.Context, used map[index.ID]bool, bad map[index.ID]string) error {
+// readPacks re-reads the used packs (a random sample percent of them when
+// 0 < sample < 100) in parallel and records damaged ones. The packs to read
+// are put in a bucket of scratch first: the progress total needs their
+// count and bytes before the first read.
+func (e *Engine) readPacks(ctx context.Context, seen, scratch *gcPlan, sample float64, bad map[index.ID]string, res *VerifyResult) error {
+	err := seen.view(func(v planView) error {
+		return v.forEach(bktUsed, func(id index.ID) error {
+			if sample > 0 && sample < 100 && rand.Float64()*100 >= sample {
+				return nil
+			}
+			res.PacksRead++
+			return scratch.put(bktDecided, id, nil)
+		})
+	})
+	if err == nil {
+		err = scratch.flush()
+	}
+	if err != nil {
+		return err
+	}
+	if p := e.Progress; p != nil {
+		var bytes int64
+		err := scratch.view(func(v planView) error {
+			return v.forEach(bktDecided, func(id index.ID) error {
+				if info, ok, _ := e.Repo.Cache().Pack(id); ok {
+					bytes += int64(info.Size)
+				}
+				return nil
+			})
+		})
+		if err != nil {
+			return err
+		}
+		p.Total(int64(res.PacksRead), bytes)
+	}
 	var mu sync.Mutex
 	found := map[index.ID]string{}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(max(2, e.Repo.Storage().Properties().Concurrency))
-	if p := e.Progress; p != nil {
-		var bytes int64
-		for id := range used {
-			if info, ok, _ := e.Repo.Cache().Pack(id); ok {
-				bytes += int64(info.Size)
-			}
-		}
-		p.Total(int64(len(used)), bytes)
-	}
-	for id := range used {
-		if _, already := bad[id]; already {
-			continue
-		}
-		g.Go(func() error {
-			info, ok, err := e.Repo.Cache().Pack(id)
-			if err != nil {
-				return err
-			}
-			if !ok {
-				mu.Lock()
-				found[id] = "not in the index"
-				mu.Unlock()
+	err = scratch.view(func(v planView) error {
+		return v.forEach(bktDecided, func(id index.ID) error {
+			if _, already := bad[id]; already {
 				return nil
 			}
-			if p := e.Progress; p != nil {
-				defer p.File(string(chunkstore.PackKey(id)), int64(info.Size), false)
+			if gctx.Err() != nil {
+				return nil // g.Wait reports why
 			}
-			if _, err := e.Repo.VerifyPack(gctx, info); err != nil {
-				if errors.Is(err, chunkstore.ErrIntegrity) || errors.Is(err, providers.ErrNotFound) {
+			g.Go(func() error {
+				info, ok, err := e.Repo.Cache().Pack(id)
+				if err != nil {
+					return err
+				}
+				if !ok {
 					mu.Lock()
-					found[id] = err.Error()
+					found[id] = "not in the index"
 					mu.Unlock()
 					return nil
 				}
-				return err
-			}
+				if p := e.Progress; p != nil {
+					defer p.File(string(chunkstore.PackKey(id)), int64(info.Size), false)
+				}
+				if _, err := e.Repo.VerifyPack(gctx, info); err != nil {
+					if errors.Is(err, chunkstore.ErrIntegrity) || errors.Is(err, providers.ErrNotFound) {
+						mu.Lock()
+						found[id] = err.Error()
+						mu.Unlock()
+						return nil
+					}
+					return err
+				}
+				return nil
+			})
 			return nil
 		})
+	})
+	if werr := g.Wait(); werr != nil {
+		err = werr
 	}
-	err := g.Wait()
 	for id, why := range found {
 		bad[id] = why
 	}

@@ -172,7 +172,7 @@ func newUnlockCommand() *cli.Command {
 		Usage: "list repository locks, and remove stale ones (--stale) left by processes that died",
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "stale", Usage: "remove locks not refreshed for --stale-after; live locks are never removed"},
-			&cli.DurationFlag{Name: "stale-after", Value: engine.DefaultStaleAfter, Usage: "how long without a refresh makes a lock stale (holders refresh every quarter of it)"},
+			&cli.DurationFlag{Name: "stale-after", Value: engine.DefaultStaleAfter, Usage: "how long without a refresh makes a lock stale (holders refresh every quarter of it); when not given, a lock whose holder runs with a longer timeout waits for that one; when given, it decides alone (for holders you know are gone)"},
 		},
 		Action: func(c *cli.Context) error {
 			s, err := openSession(c)
@@ -182,7 +182,7 @@ func newUnlockCommand() *cli.Command {
 			defer s.close(c.Context)
 			e := s.engine()
 			if c.Bool("stale") {
-				removed, err := e.RemoveStaleLocks(c.Context, c.Duration("stale-after"))
+				removed, err := e.RemoveStaleLocks(c.Context, c.Duration("stale-after"), c.IsSet("stale-after"))
 				for _, l := range removed {
 					fmt.Fprintln(c.App.Writer, "removed stale "+l.String())
 				}
@@ -196,6 +196,9 @@ func newUnlockCommand() *cli.Command {
 			}
 			for _, l := range locks {
 				state := "live"
+				if c.IsSet("stale-after") {
+					l.StaleAfterSeconds = 0 // the operator's timeout decides
+				}
 				if l.Stale(time.Now(), c.Duration("stale-after")) {
 					state = "stale"
 				}
