@@ -35,10 +35,14 @@ if [[ "$(id -u)" != 0 ]]; then
 	[[ -t 0 ]] || as_root=(sudo -n)
 fi
 
-log "installing Debian's chromium package (${as_root[*]:-as root}) apt-get update && apt-get install -y --no-install-recommends chromium"
+log "installing Debian's chromium package (${as_root[*]:-as root}): apt-get update && apt-get install -y chromium"
+# A failed update (one unreachable source) need not stop the install: the
+# package lists already on the machine may hold chromium.
+"${as_root[@]}" apt-get update -q >&2 || log "apt-get update failed; trying the install with the package lists there are"
+# With its recommended packages (fonts among them), as on the machines where
+# the browser tests were written: a fresh machine may have no font at all.
 # env, because sudo drops the caller's environment.
-if ! "${as_root[@]}" apt-get update -q >&2 ||
-	! "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium >&2; then
+if ! "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >&2; then
 	fail "apt-get could not install chromium"
 fi
 [[ -x /usr/bin/chromium ]] || fail "apt-get installed chromium but /usr/bin/chromium is missing"
