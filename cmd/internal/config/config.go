@@ -11,6 +11,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/cassette-backup/cassette/cmd/internal/fileerr"
 	"github.com/cassette-backup/cassette/providers"
 )
 
@@ -260,7 +261,7 @@ func (c *Config) YAML() ([]byte, error) {
 }
 
 // note records a loading note, kept to one line.
-func (c *Config) note(s string) { c.Notes = append(c.Notes, oneLine(s)) }
+func (c *Config) note(s string) { c.Notes = append(c.Notes, fileerr.OneLine(s)) }
 
 // Warnings returns the loading notes plus remarks on final values that are
 // allowed but probably unintended (plain HTTP to a remote host, TLS
@@ -269,11 +270,11 @@ func (c *Config) Warnings() []string {
 	w := append([]string(nil), c.Notes...)
 	sp := c.Storage
 	if !sp.IsSecure() && sp.Host != "" && !isLoopback(sp.Host) {
-		w = append(w, oneLine(fmt.Sprintf("%s: %s is false: traffic to %s, credentials included, is not encrypted; set it to true unless this network is trusted",
+		w = append(w, fileerr.OneLine(fmt.Sprintf("%s: %s is false: traffic to %s, credentials included, is not encrypted; set it to true unless this network is trusted",
 			sourceName(c.Source), c.storageKey("secure"), sp.Host)))
 	}
 	if !sp.VerifyTLS() && sp.IsSecure() {
-		w = append(w, oneLine(fmt.Sprintf("%s: %s is false: TLS certificates are not verified; prefer caBundle with the server's CA",
+		w = append(w, fileerr.OneLine(fmt.Sprintf("%s: %s is false: TLS certificates are not verified; prefer caBundle with the server's CA",
 			sourceName(c.Source), c.storageKey("sslVerify"))))
 	}
 	return w

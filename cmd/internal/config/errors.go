@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/cassette-backup/cassette/cmd/internal/fileerr"
 	suggestpkg "github.com/cassette-backup/cassette/cmd/internal/suggest"
 )
 
@@ -35,14 +36,7 @@ type Error struct {
 
 // Error returns the one-line message.
 func (e *Error) Error() string {
-	var b strings.Builder
-	b.WriteString(sourceName(e.File))
-	if e.Line > 0 {
-		fmt.Fprintf(&b, ":%d", e.Line)
-	}
-	b.WriteString(": ")
-	b.WriteString(e.Msg)
-	return oneLine(b.String())
+	return fileerr.Message(sourceName(e.File), e.Line, e.Msg)
 }
 
 // Is reports whether target is ErrInvalid.
@@ -81,10 +75,4 @@ func suggest(key string, known []string, aliases map[string]string) string {
 		return s
 	}
 	return suggestpkg.Closest(key, known)
-}
-
-// oneLine replaces line breaks, so that a message stays one line whatever
-// odd key names a file holds.
-func oneLine(s string) string {
-	return strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ").Replace(s)
 }

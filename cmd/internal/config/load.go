@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/cassette-backup/cassette/cmd/internal/yamlnode"
 )
 
 // maxFileSize bounds what Load reads: configuration files and cassandra.yaml
@@ -150,13 +152,13 @@ func (l *loader) readCassandraYAML(cfg *Config, e *iniEntry) error {
 		msg := strings.ReplaceAll(err.Error(), "\n", "; ")
 		return errorf(cfg.Source, e.line, key, "%s %s is not valid YAML (%s); fix it or remove config_file and set cassandra.dataDirs", key, path, msg)
 	}
-	if isNull(resolve(&cy.DataFileDirectories)) || cy.DataFileDirectories.Kind == 0 {
+	if isNull(yamlnode.Resolve(&cy.DataFileDirectories)) || cy.DataFileDirectories.Kind == 0 {
 		cfg.note(fmt.Sprintf("%s:%d: %s %s sets no data_file_directories (Cassandra then uses $CASSANDRA_HOME/data/data); set cassandra.dataDirs or --data-dir", cfg.Source, e.line, key, path))
 		return nil
 	}
 	d := &decoder{file: path}
 	var dirs []string
-	if err := d.decodeStrings(resolve(&cy.DataFileDirectories), reflect.ValueOf(&dirs).Elem(), "data_file_directories"); err != nil {
+	if err := d.decodeStrings(yamlnode.Resolve(&cy.DataFileDirectories), reflect.ValueOf(&dirs).Elem(), "data_file_directories"); err != nil {
 		return err
 	}
 	cfg.Cassandra.DataDirs = dirs

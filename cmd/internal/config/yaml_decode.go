@@ -10,6 +10,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/cassette-backup/cassette/cmd/internal/yamlnode"
 	"github.com/cassette-backup/cassette/providers"
 )
 
@@ -48,23 +49,9 @@ func yamlFields(t reflect.Type) (map[string]int, []string) {
 	return m, names
 }
 
-// resolve follows aliases and unwraps documents; nil stays nil.
-func resolve(n *yaml.Node) *yaml.Node {
-	for depth := 0; n != nil && depth < 64; depth++ {
-		switch {
-		case n.Kind == yaml.AliasNode:
-			n = n.Alias
-		case n.Kind == yaml.DocumentNode && len(n.Content) == 1:
-			n = n.Content[0]
-		default:
-			return n
-		}
-	}
-	return n
-}
-
 // mappingValue returns the value node of key in mapping n (or in the
-// mapping a document node holds), or nil.
+// mapping a document node holds), or nil. Unlike yamlnode.MappingValue it
+// does not follow aliases to find the mapping.
 func mappingValue(n *yaml.Node, key string) *yaml.Node {
 	if n == nil {
 		return nil
@@ -84,33 +71,21 @@ func mappingValue(n *yaml.Node, key string) *yaml.Node {
 }
 
 // isNull reports whether n is absent or an explicit null ("key:" alone).
+// Unlike yamlnode.IsNull an empty document is not null here; config keeps
+// its own so that what it accepts and reports does not change.
 func isNull(n *yaml.Node) bool {
 	return n == nil || (n.Kind == yaml.ScalarNode && n.Tag == "!!null")
-}
-
-// kindName names a node's kind for messages.
-func kindName(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a map"
-	case yaml.SequenceNode:
-		return "a list"
-	case yaml.ScalarNode:
-		return "a single value"
-	default:
-		return "something else"
-	}
 }
 
 // mapping returns n as a mapping (nil for an explicit null) or an error
 // naming section.
 func (d *decoder) mapping(n *yaml.Node, section string) (*yaml.Node, error) {
-	n = resolve(n)
+	n = yamlnode.Resolve(n)
 	if isNull(n) {
 		return nil, nil
 	}
 	if n.Kind != yaml.MappingNode {
-		return nil, errorf(d.file, n.Line, section, "%s must be a map of keys, found %s; indent its keys under %q", section, kindName(n), section+":")
+		return nil, errorf(d.file, n.Line, section, "%s must be a map of keys, found %s; indent its keys under %q", section, yamlnode.KindName(n), section+":")
 	}
 	return n, nil
 }
@@ -123,7 +98,7 @@ func (d *decoder) pairs(n *yaml.Node, section string, fn func(key string, k, v *
 	}
 	seen := make(map[string]int)
 	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := resolve(n.Content[i]), n.Content[i+1]
+		k, v := yamlnode.Resolve(n.Content[i]), n.Content[i+1]
 		if k == nil || k.Kind != yaml.ScalarNode {
 			return errorf(d.file, n.Content[i].Line, section, "%s has a key that is not a plain name; write keys as name: value", section)
 		}
@@ -187,7 +162,7 @@ var sizeKeys = map[string]bool{"multipartPartSize": true, "maxSendMessageLength"
 // decodeValue decodes one value into field f. path names it in messages;
 // key is its last element.
 func (d *decoder) decodeValue(n *yaml.Node, f reflect.Value, path, key string) error {
-	n = resolve(n)
+	n = yamlnode.Resolve(n)
 	if isNull(n) {
 		return nil // "key:" with no value leaves the field unset
 	}
@@ -202,7 +177,7 @@ func (d *decoder) decodeValue(n *yaml.Node, f reflect.Value, path, key string) e
 		return d.decodeStrings(n, f, path)
 	}
 	if n.Kind != yaml.ScalarNode {
-		return errorf(d.file, line, path, "%s must be a single value, found %s", path, kindName(n))
+		return errorf(d.file, line, path, "%s must be a single value, found %s", path, yamlnode.KindName(n))
 	}
 	val := strings.TrimSpace(n.Value)
 	switch f.Kind() {
@@ -261,7 +236,7 @@ func (d *decoder) decodeStrings(n *yaml.Node, f reflect.Value, path string) erro
 		out = append(out, n.Value)
 	case yaml.SequenceNode:
 		for _, e := range n.Content {
-			e = resolve(e)
+			e = yamlnode.Resolve(e)
 			if e == nil || e.Kind != yaml.ScalarNode || isNull(e) {
 				line := n.Line
 				if e != nil {
@@ -272,7 +247,7 @@ func (d *decoder) decodeStrings(n *yaml.Node, f reflect.Value, path string) erro
 			out = append(out, e.Value)
 		}
 	default:
-		return errorf(d.file, n.Line, path, "%s must be a list, found %s", path, kindName(n))
+		return errorf(d.file, n.Line, path, "%s must be a list, found %s", path, yamlnode.KindName(n))
 	}
 	f.Set(reflect.ValueOf(out).Convert(f.Type()))
 	return nil

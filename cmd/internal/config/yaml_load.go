@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/cassette-backup/cassette/cmd/internal/yamlnode"
 )
 
 // manifestKinds are the Kubernetes kinds whose storageProperties cassette
@@ -92,14 +94,14 @@ func parseYAML(path string, data []byte) (*Config, error) {
 			msg := strings.ReplaceAll(err.Error(), "\n", "; ")
 			return nil, errorf(path, 0, "", "not valid YAML (%s); fix the syntax", msg)
 		}
-		root := resolve(&doc)
+		root := yamlnode.Resolve(&doc)
 		if isNull(root) {
 			continue // an empty document in a stream
 		}
 		if root.Kind != yaml.MappingNode {
-			return nil, errorf(path, root.Line, "", "expected a map of keys at the top of the document, found %s", kindName(root))
+			return nil, errorf(path, root.Line, "", "expected a map of keys at the top of the document, found %s", yamlnode.KindName(root))
 		}
-		kind := scalar(mappingValue(root, "kind"))
+		kind := yamlnode.Scalar(mappingValue(root, "kind"))
 		if kind == "" && mappingValue(root, "apiVersion") == nil {
 			cfg := &Config{Source: path, Format: FormatCassette}
 			return cfg, d.cassetteDoc(root, cfg)
@@ -131,21 +133,12 @@ func orNone(s string) string {
 	return s
 }
 
-// scalar returns a scalar node's value, "" for anything else.
-func scalar(n *yaml.Node) string {
-	n = resolve(n)
-	if n == nil || n.Kind != yaml.ScalarNode || isNull(n) {
-		return ""
-	}
-	return n.Value
-}
-
 // findStorage returns a manifest's storageProperties node and its path.
 func findStorage(root *yaml.Node) (*yaml.Node, string) {
 	for _, p := range manifestStoragePaths {
 		n := root
 		for _, key := range p {
-			n = resolve(mappingValue(n, key))
+			n = yamlnode.Resolve(mappingValue(n, key))
 			if n == nil {
 				break
 			}
@@ -230,11 +223,11 @@ func (d *decoder) storageExtra(cfg *Config, section string) extraFunc {
 			cfg.StorageSecretRef = name
 			return true, err
 		case key == "credentialsType":
-			v := resolve(val)
+			v := yamlnode.Resolve(val)
 			if isNull(v) {
 				return true, nil
 			}
-			s := strings.TrimSpace(scalar(v))
+			s := strings.TrimSpace(yamlnode.Scalar(v))
 			switch s {
 			case "", "role-based", "credential-based":
 				cfg.CredentialsType = s
@@ -250,25 +243,25 @@ func (d *decoder) storageExtra(cfg *Config, section string) extraFunc {
 
 // secretRef reads storageSecretRef: {name: x}, or the older plain string.
 func (d *decoder) secretRef(val *yaml.Node, path string) (string, error) {
-	v := resolve(val)
+	v := yamlnode.Resolve(val)
 	switch {
 	case isNull(v):
 		return "", nil
 	case v.Kind == yaml.ScalarNode:
 		return strings.TrimSpace(v.Value), nil
 	case v.Kind != yaml.MappingNode:
-		return "", errorf(d.file, v.Line, path, "%s must be {name: <secret>}, found %s", path, kindName(v))
+		return "", errorf(d.file, v.Line, path, "%s must be {name: <secret>}, found %s", path, yamlnode.KindName(v))
 	}
 	var name string
 	err := d.pairs(v, path, func(key string, k, val *yaml.Node) error {
 		if key != "name" {
 			return errorf(d.file, k.Line, join(path, key), "unknown %s key %q%s", path, key, didYouMean(key, []string{"name"}, nil))
 		}
-		n := resolve(val)
+		n := yamlnode.Resolve(val)
 		if n != nil && n.Kind != yaml.ScalarNode {
 			return errorf(d.file, n.Line, join(path, key), "%s.name must be the secret's name", path)
 		}
-		name = strings.TrimSpace(scalar(n))
+		name = strings.TrimSpace(yamlnode.Scalar(n))
 		return nil
 	})
 	return name, err

@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
+	"github.com/cassette-backup/cassette/cmd/internal/fileerr"
 	"github.com/cassette-backup/cassette/cmd/internal/medusapb"
 )
 
@@ -306,7 +307,7 @@ func (r *backupRun) runNode(ctx context.Context, i int, n *Node) {
 			case medusapb.StatusType_FAILED:
 				nr.Status, nr.Error = StatusFailed, "the sidecar reports the node's backup FAILED (its log says why)"
 				if v := md.Get(headerError); len(v) == 1 && v[0] != "" {
-					nr.Error = "the node's backup FAILED: " + oneLine(v[0])
+					nr.Error = "the node's backup FAILED: " + fileerr.OneLine(v[0])
 				}
 			}
 		})
@@ -380,7 +381,7 @@ func (r *backupRun) conclude(ctx context.Context, dc *Datacenter) BackupJob {
 		sum, err = r.c.GetBackup(ctx, dc, job.Name, job.Finished...)
 	}
 	if err != nil {
-		job.Error = "no MedusaBackup: " + oneLine(err.Error())
+		job.Error = "no MedusaBackup: " + fileerr.OneLine(err.Error())
 	}
 	mb := MedusaBackup{Name: job.Name, Datacenter: dc.Name, BackupType: job.BackupType, StartTime: job.StartTime, Status: StatusFailed}
 	if sum != nil {

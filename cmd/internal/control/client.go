@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
+	"github.com/cassette-backup/cassette/cmd/internal/fileerr"
 	"github.com/cassette-backup/cassette/cmd/internal/medusapb"
 	"github.com/cassette-backup/cassette/cmd/internal/restorepb"
 )
@@ -110,9 +111,9 @@ func transient(err error) bool {
 // rpcMessage is a gRPC error as one short line: "Unavailable: ...".
 func rpcMessage(err error) string {
 	if s, ok := status.FromError(err); ok {
-		return oneLine(s.Code().String() + ": " + s.Message())
+		return fileerr.OneLine(s.Code().String() + ": " + s.Message())
 	}
-	return oneLine(err.Error())
+	return fileerr.OneLine(err.Error())
 }
 
 // sleep waits d or until ctx is done.

@@ -3,7 +3,8 @@ package control
 import (
 	"errors"
 	"fmt"
-	"strings"
+
+	"github.com/cassette-backup/cassette/cmd/internal/fileerr"
 )
 
 // Sentinel errors of the package.
@@ -33,23 +34,11 @@ type Error struct {
 
 // Error returns the one-line message.
 func (e *Error) Error() string {
-	var b strings.Builder
-	b.WriteString(e.File)
-	if e.Line > 0 {
-		fmt.Fprintf(&b, ":%d", e.Line)
-	}
-	b.WriteString(": ")
-	b.WriteString(e.Msg)
-	return oneLine(b.String())
+	return fileerr.Message(e.File, e.Line, e.Msg)
 }
 
 // Is reports whether target is ErrInvalid.
 func (e *Error) Is(target error) bool { return target == ErrInvalid }
-
-// oneLine keeps a message on one line whatever a file or a peer sent.
-func oneLine(s string) string {
-	return strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ").Replace(s)
-}
 
 // failedError is an operation that did not succeed everywhere: its message
 // alone, matching ErrFailed.
@@ -59,5 +48,5 @@ func (e *failedError) Error() string        { return e.msg }
 func (e *failedError) Is(target error) bool { return target == ErrFailed }
 
 func failure(format string, args ...any) error {
-	return &failedError{msg: oneLine(fmt.Sprintf(format, args...))}
+	return &failedError{msg: fileerr.OneLine(fmt.Sprintf(format, args...))}
 }

@@ -16,7 +16,9 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/cassette-backup/cassette/cmd/internal/config"
+	"github.com/cassette-backup/cassette/cmd/internal/fileerr"
 	"github.com/cassette-backup/cassette/cmd/internal/suggest"
+	"github.com/cassette-backup/cassette/cmd/internal/yamlnode"
 )
 
 // maxInventorySize bounds what LoadInventory reads.
@@ -66,10 +68,10 @@ func ParseInventory(file string, data []byte) (*Inventory, error) {
 		if errors.Is(err, io.EOF) {
 			return nil, p.errf(0, "", "the file is empty; declare clusters: with their datacenters and nodes (see docs/control.md)")
 		}
-		return nil, p.errf(0, "", "not valid YAML (%s); fix the syntax", strings.TrimPrefix(oneLine(err.Error()), "yaml: "))
+		return nil, p.errf(0, "", "not valid YAML (%s); fix the syntax", strings.TrimPrefix(fileerr.OneLine(err.Error()), "yaml: "))
 	}
 	inv := &Inventory{File: file}
-	root := resolve(&doc)
+	root := yamlnode.Resolve(&doc)
 	if root == nil || root.Kind != yaml.MappingNode {
 		return nil, p.errf(doc.Line, "", "expected a map with clusters: and storageConfigurations: at the top, found %s", kindName(root))
 	}
@@ -337,8 +339,8 @@ func (p *invParser) storage(n *yaml.Node, where string, seen []*StorageConfig) (
 			return s, p.errf(n.Line, where+".name", "%s.name: storage configuration %q is declared twice; keep one", where, s.Name)
 		}
 	}
-	props = resolve(props)
-	if isNull(props) {
+	props = yamlnode.Resolve(props)
+	if yamlnode.IsNull(props) {
 		return s, p.errf(n.Line, where+".storageProperties", "%s.storageProperties is not set; give storageProvider, bucketName and the rest as in a MedusaConfiguration", where)
 	}
 	if err := p.storageProperties(props, where+".storageProperties", s); err != nil {

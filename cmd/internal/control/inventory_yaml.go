@@ -10,14 +10,15 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/cassette-backup/cassette/cmd/internal/suggest"
+	"github.com/cassette-backup/cassette/cmd/internal/yamlnode"
 	"github.com/cassette-backup/cassette/providers"
 )
 
 // pairs calls fn for each key of mapping n, rejecting duplicates, keys
 // that are not plain names and keys not in known (with a suggestion).
 func (p *invParser) pairs(n *yaml.Node, where string, known []string, fn func(key string, k, v *yaml.Node) error) error {
-	n = resolve(n)
-	if isNull(n) {
+	n = yamlnode.Resolve(n)
+	if yamlnode.IsNull(n) {
 		return nil
 	}
 	if n.Kind != yaml.MappingNode {
@@ -25,7 +26,7 @@ func (p *invParser) pairs(n *yaml.Node, where string, known []string, fn func(ke
 	}
 	seen := map[string]int{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := resolve(n.Content[i]), resolve(n.Content[i+1])
+		k, v := yamlnode.Resolve(n.Content[i]), yamlnode.Resolve(n.Content[i+1])
 		if k == nil || k.Kind != yaml.ScalarNode {
 			return p.errf(n.Content[i].Line, where, "%s: a key is not a plain name; write keys as name: value", orTop(where))
 		}
@@ -49,15 +50,15 @@ func (p *invParser) pairs(n *yaml.Node, where string, known []string, fn func(ke
 
 // list calls fn for each item of sequence n (nothing for null).
 func (p *invParser) list(n *yaml.Node, where string, fn func(item *yaml.Node, where string) error) error {
-	n = resolve(n)
-	if isNull(n) {
+	n = yamlnode.Resolve(n)
+	if yamlnode.IsNull(n) {
 		return nil
 	}
 	if n.Kind != yaml.SequenceNode {
 		return p.errf(n.Line, where, "%s must be a list (items starting with \"- \"), found %s", where, kindName(n))
 	}
 	for i, it := range n.Content {
-		if err := fn(resolve(it), fmt.Sprintf("%s[%d]", where, i)); err != nil {
+		if err := fn(yamlnode.Resolve(it), fmt.Sprintf("%s[%d]", where, i)); err != nil {
 			return err
 		}
 	}
@@ -66,7 +67,7 @@ func (p *invParser) list(n *yaml.Node, where string, fn func(item *yaml.Node, wh
 
 // str reads a scalar into dst.
 func (p *invParser) str(v *yaml.Node, key string, dst *string) error {
-	if isNull(v) {
+	if yamlnode.IsNull(v) {
 		return nil
 	}
 	if v.Kind != yaml.ScalarNode {
@@ -111,12 +112,12 @@ func (p *invParser) storageProperties(n *yaml.Node, where string, s *StorageConf
 		}
 		f := rv.Field(fields[key])
 		if f.Type() == reflect.TypeOf(providers.Secret("")) {
-			if isNull(v) || v.Value == "" {
+			if yamlnode.IsNull(v) || v.Value == "" {
 				return nil
 			}
 			return p.errf(v.Line, path, "%s holds a secret: the inventory never does (it is shown and shared); set it in the nodes' own configuration", path)
 		}
-		if isNull(v) {
+		if yamlnode.IsNull(v) {
 			return nil
 		}
 		if v.Kind != yaml.ScalarNode {
@@ -178,48 +179,20 @@ func orTop(where string) string {
 	return where
 }
 
-// resolve follows aliases and unwraps documents; nil stays nil.
-func resolve(n *yaml.Node) *yaml.Node {
-	for depth := 0; n != nil && depth < 64; depth++ {
-		switch {
-		case n.Kind == yaml.AliasNode:
-			n = n.Alias
-		case n.Kind == yaml.DocumentNode && len(n.Content) == 1:
-			n = n.Content[0]
-		default:
-			return n
-		}
-	}
-	return n
-}
-
-func isNull(n *yaml.Node) bool {
-	return n == nil || (n.Kind == yaml.ScalarNode && n.Tag == "!!null") || (n.Kind == yaml.DocumentNode && len(n.Content) == 0)
-}
-
-// mappingValue returns the value of key in mapping n, or nil.
+// mappingValue is yamlnode.MappingValue with the value resolved too, so
+// that callers read an alias's target (and its line).
 func mappingValue(n *yaml.Node, key string) *yaml.Node {
-	n = resolve(n)
-	if n == nil || n.Kind != yaml.MappingNode {
-		return nil
-	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if n.Content[i].Value == key {
-			return resolve(n.Content[i+1])
-		}
-	}
-	return nil
+	return yamlnode.Resolve(yamlnode.MappingValue(n, key))
 }
 
-// scalar returns a scalar node's value, "" for anything else.
+// scalar is yamlnode.Scalar with surrounding spaces trimmed, as the
+// inventory reads every value.
 func scalar(n *yaml.Node) string {
-	n = resolve(n)
-	if n == nil || n.Kind != yaml.ScalarNode || isNull(n) {
-		return ""
-	}
-	return strings.TrimSpace(n.Value)
+	return strings.TrimSpace(yamlnode.Scalar(n))
 }
 
+// kindName names a node for messages; unlike yamlnode.KindName it shows a
+// scalar's value and copes with nil.
 func kindName(n *yaml.Node) string {
 	switch {
 	case n == nil:

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cassette-backup/cassette/cmd/internal/fileerr"
 	"github.com/cassette-backup/cassette/cmd/internal/medusapb"
 )
 
@@ -141,7 +142,7 @@ func appendNew(list []*Node, n *Node) []*Node {
 func joinErrors(errs []error) string {
 	msgs := make([]string, 0, len(errs))
 	for _, e := range errs {
-		msgs = append(msgs, oneLine(e.Error()))
+		msgs = append(msgs, fileerr.OneLine(e.Error()))
 	}
 	return strings.Join(msgs, "; ")
 }

@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/cassette-backup/cassette/cmd/internal/fileerr"
 	"github.com/cassette-backup/cassette/cmd/internal/restorepb"
 )
 
@@ -207,7 +208,7 @@ func applyRestoreJob(rn *RestoreNode, j *restorepb.RestoreJob, now time.Time) {
 	case restorepb.RestoreState_FAILED:
 		rn.Status, rn.Error = StatusFailed, "the node's restore FAILED (its sidecar's log says why)"
 		if e := j.GetError(); e != "" {
-			rn.Error = "the node's restore FAILED: " + oneLine(e)
+			rn.Error = "the node's restore FAILED: " + fileerr.OneLine(e)
 		}
 	default:
 		// IN_PROGRESS, or a state a newer sidecar knows: polled again.

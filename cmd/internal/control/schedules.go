@@ -14,6 +14,7 @@ import (
 
 	"github.com/cassette-backup/cassette/cmd/internal/schedule"
 	"github.com/cassette-backup/cassette/cmd/internal/suggest"
+	"github.com/cassette-backup/cassette/cmd/internal/yamlnode"
 )
 
 // ScheduledOp is a MedusaBackupSchedule and the datacenters it runs on.
@@ -82,7 +83,7 @@ func scheduleDatacenters(data []byte) map[string]dcRef {
 	out := map[string]dcRef{}
 	var walk func(n *yaml.Node, depth int)
 	walk = func(n *yaml.Node, depth int) {
-		n = resolve(n)
+		n = yamlnode.Resolve(n)
 		if n == nil || n.Kind != yaml.MappingNode || depth > 8 {
 			return
 		}

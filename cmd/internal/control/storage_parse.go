@@ -7,6 +7,9 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/cassette-backup/cassette/cmd/internal/fileerr"
+	"github.com/cassette-backup/cassette/cmd/internal/yamlnode"
 )
 
 // ParseStorageConfigurations reads storage configurations written as the
@@ -24,10 +27,10 @@ func ParseStorageConfigurations(file, dir string, data []byte) ([]*StorageConfig
 		if errors.Is(err, io.EOF) {
 			return nil, nil
 		}
-		return nil, p.errf(0, "", "not valid YAML (%s); fix the syntax", strings.TrimPrefix(oneLine(err.Error()), "yaml: "))
+		return nil, p.errf(0, "", "not valid YAML (%s); fix the syntax", strings.TrimPrefix(fileerr.OneLine(err.Error()), "yaml: "))
 	}
-	root := resolve(&doc)
-	if isNull(root) {
+	root := yamlnode.Resolve(&doc)
+	if yamlnode.IsNull(root) {
 		return nil, nil
 	}
 	var items *yaml.Node

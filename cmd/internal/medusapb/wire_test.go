@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"google.golang.org/protobuf/reflect/protoreflect"
+
+	"github.com/cassette-backup/cassette/cmd/internal/wiretest"
 )
 
 // TestWireContract pins everything a client generated from Medusa's
@@ -28,30 +30,12 @@ func TestWireContract(t *testing.T) {
 		{"PurgeBackups", "PurgeBackupsRequest", "PurgeBackupsResponse"},
 		{"PrepareRestore", "PrepareRestoreRequest", "PrepareRestoreResponse"},
 	}
-	if svc.Methods().Len() != len(methods) {
-		t.Errorf("service has %d methods, want %d", svc.Methods().Len(), len(methods))
-	}
-	for _, m := range methods {
-		md := svc.Methods().ByName(protoreflect.Name(m[0]))
-		if md == nil {
-			t.Errorf("no rpc %s", m[0])
-			continue
-		}
-		if string(md.Input().FullName()) != m[1] || string(md.Output().FullName()) != m[2] || md.IsStreamingClient() || md.IsStreamingServer() {
-			t.Errorf("rpc %s(%s) returns (%s), want (%s) returns (%s), unary", m[0], md.Input().FullName(), md.Output().FullName(), m[1], m[2])
-		}
-	}
+	wiretest.Methods(t, svc, methods)
 	if Medusa_AsyncBackup_FullMethodName != "/Medusa/AsyncBackup" {
 		t.Errorf("method path %s", Medusa_AsyncBackup_FullMethodName)
 	}
 
-	type field struct {
-		name     string
-		num      protoreflect.FieldNumber
-		kind     string // scalar kind, or the message/enum full name
-		repeated bool
-	}
-	messages := map[string][]field{
+	messages := map[string][]wiretest.Field{
 		"BackupRequest":          {{"name", 1, "string", false}, {"mode", 2, "BackupRequest.Mode", false}},
 		"BackupResponse":         {{"backupName", 1, "string", false}, {"status", 2, "StatusType", false}},
 		"BackupStatusRequest":    {{"backupName", 1, "string", false}},
@@ -72,36 +56,7 @@ func TestWireContract(t *testing.T) {
 			{"totalNodes", 4, "int32", false}, {"finishedNodes", 5, "int32", false}, {"nodes", 6, "BackupNode", true},
 			{"status", 7, "StatusType", false}, {"backupType", 8, "string", false}, {"totalSize", 9, "int64", false}, {"totalObjects", 10, "int64", false}},
 	}
-	if fd.Messages().Len() != len(messages) {
-		t.Errorf("%d messages, want %d", fd.Messages().Len(), len(messages))
-	}
-	for name, fields := range messages {
-		md := fd.Messages().ByName(protoreflect.Name(name))
-		if md == nil {
-			t.Errorf("no message %s", name)
-			continue
-		}
-		if md.Fields().Len() != len(fields) {
-			t.Errorf("%s has %d fields, want %d", name, md.Fields().Len(), len(fields))
-		}
-		for _, f := range fields {
-			got := md.Fields().ByName(protoreflect.Name(f.name))
-			if got == nil {
-				t.Errorf("%s has no field %s", name, f.name)
-				continue
-			}
-			kind := got.Kind().String()
-			switch {
-			case got.Message() != nil:
-				kind = string(got.Message().FullName())
-			case got.Enum() != nil:
-				kind = string(got.Enum().FullName())
-			}
-			if got.Number() != f.num || kind != f.kind || got.IsList() != f.repeated || (got.HasPresence() && got.Message() == nil) {
-				t.Errorf("%s.%s = %d %s (repeated %v, presence %v), want %d %s (repeated %v)", name, f.name, got.Number(), kind, got.IsList(), got.HasPresence(), f.num, f.kind, f.repeated)
-			}
-		}
-	}
+	wiretest.Messages(t, fd, messages)
 	enums := map[string][]string{
 		"StatusType":         {"IN_PROGRESS", "SUCCESS", "FAILED", "UNKNOWN"},
 		"BackupRequest.Mode": {"DIFFERENTIAL", "FULL"},

@@ -8,6 +8,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/reflect/protoreflect"
+
+	"github.com/cassette-backup/cassette/cmd/internal/wiretest"
 )
 
 // TestWireContract pins what a client of NodeRestore depends on: the
@@ -27,69 +29,24 @@ func TestWireContract(t *testing.T) {
 		{"StartRestore", "cassette.v1.StartRestoreRequest", "cassette.v1.StartRestoreResponse"},
 		{"RestoreStatus", "cassette.v1.RestoreStatusRequest", "cassette.v1.RestoreStatusResponse"},
 	}
-	if svc.Methods().Len() != len(methods) {
-		t.Errorf("service has %d methods, want %d", svc.Methods().Len(), len(methods))
-	}
-	for _, m := range methods {
-		md := svc.Methods().ByName(protoreflect.Name(m[0]))
-		if md == nil {
-			t.Errorf("no rpc %s", m[0])
-			continue
-		}
-		if string(md.Input().FullName()) != m[1] || string(md.Output().FullName()) != m[2] || md.IsStreamingClient() || md.IsStreamingServer() {
-			t.Errorf("rpc %s(%s) returns (%s), want (%s) returns (%s), unary", m[0], md.Input().FullName(), md.Output().FullName(), m[1], m[2])
-		}
-	}
+	wiretest.Methods(t, svc, methods)
 	if NodeRestore_StartRestore_FullMethodName != "/cassette.v1.NodeRestore/StartRestore" ||
 		NodeRestore_RestoreStatus_FullMethodName != "/cassette.v1.NodeRestore/RestoreStatus" {
 		t.Errorf("method paths %s %s", NodeRestore_StartRestore_FullMethodName, NodeRestore_RestoreStatus_FullMethodName)
 	}
 
-	type field struct {
-		name string
-		num  protoreflect.FieldNumber
-		kind string // scalar kind, or the message/enum full name
+	// No field is repeated.
+	messages := map[string][]wiretest.Field{
+		"StartRestoreRequest":   {{"restoreKey", 1, "string", false}, {"backupName", 2, "string", false}, {"sourceNode", 3, "string", false}},
+		"StartRestoreResponse":  {{"started", 1, "bool", false}, {"restore", 2, "cassette.v1.RestoreJob", false}},
+		"RestoreStatusRequest":  {{"restoreKey", 1, "string", false}},
+		"RestoreStatusResponse": {{"restore", 1, "cassette.v1.RestoreJob", false}},
+		"RestoreJob": {{"restoreKey", 1, "string", false}, {"backupName", 2, "string", false}, {"sourceNode", 3, "string", false}, {"node", 4, "string", false},
+			{"status", 5, "cassette.v1.RestoreState", false}, {"startTime", 6, "string", false}, {"finishTime", 7, "string", false}, {"error", 8, "string", false},
+			{"filesDone", 9, "int64", false}, {"filesTotal", 10, "int64", false}, {"bytesDone", 11, "int64", false}, {"bytesTotal", 12, "int64", false}},
+		"RestoreRefusal": {{"reason", 1, "cassette.v1.RestoreRefusal.Reason", false}, {"node", 2, "string", false}},
 	}
-	messages := map[string][]field{
-		"StartRestoreRequest":   {{"restoreKey", 1, "string"}, {"backupName", 2, "string"}, {"sourceNode", 3, "string"}},
-		"StartRestoreResponse":  {{"started", 1, "bool"}, {"restore", 2, "cassette.v1.RestoreJob"}},
-		"RestoreStatusRequest":  {{"restoreKey", 1, "string"}},
-		"RestoreStatusResponse": {{"restore", 1, "cassette.v1.RestoreJob"}},
-		"RestoreJob": {{"restoreKey", 1, "string"}, {"backupName", 2, "string"}, {"sourceNode", 3, "string"}, {"node", 4, "string"},
-			{"status", 5, "cassette.v1.RestoreState"}, {"startTime", 6, "string"}, {"finishTime", 7, "string"}, {"error", 8, "string"},
-			{"filesDone", 9, "int64"}, {"filesTotal", 10, "int64"}, {"bytesDone", 11, "int64"}, {"bytesTotal", 12, "int64"}},
-		"RestoreRefusal": {{"reason", 1, "cassette.v1.RestoreRefusal.Reason"}, {"node", 2, "string"}},
-	}
-	if fd.Messages().Len() != len(messages) {
-		t.Errorf("%d messages, want %d", fd.Messages().Len(), len(messages))
-	}
-	for name, fields := range messages {
-		md := fd.Messages().ByName(protoreflect.Name(name))
-		if md == nil {
-			t.Errorf("no message %s", name)
-			continue
-		}
-		if md.Fields().Len() != len(fields) {
-			t.Errorf("%s has %d fields, want %d", name, md.Fields().Len(), len(fields))
-		}
-		for _, f := range fields {
-			got := md.Fields().ByName(protoreflect.Name(f.name))
-			if got == nil {
-				t.Errorf("%s has no field %s", name, f.name)
-				continue
-			}
-			kind := got.Kind().String()
-			switch {
-			case got.Message() != nil:
-				kind = string(got.Message().FullName())
-			case got.Enum() != nil:
-				kind = string(got.Enum().FullName())
-			}
-			if got.Number() != f.num || kind != f.kind || got.IsList() {
-				t.Errorf("%s.%s = %d %s (repeated %v), want %d %s", name, f.name, got.Number(), kind, got.IsList(), f.num, f.kind)
-			}
-		}
-	}
+	wiretest.Messages(t, fd, messages)
 	enums := map[protoreflect.EnumDescriptor][]string{
 		fd.Enums().ByName("RestoreState"):                               {"UNKNOWN", "IN_PROGRESS", "SUCCESS", "FAILED"},
 		fd.Messages().ByName("RestoreRefusal").Enums().ByName("Reason"): {"REASON_UNSPECIFIED", "CASSANDRA_RUNNING", "RUNNING_UNKNOWN", "NOT_PREPARED", "BUSY"},

@@ -3,7 +3,8 @@ package schedule
 import (
 	"errors"
 	"fmt"
-	"strings"
+
+	"github.com/cassette-backup/cassette/cmd/internal/fileerr"
 )
 
 // Sentinel errors of the package.
@@ -41,16 +42,9 @@ type Error struct {
 // Error returns the one-line message.
 func (e *Error) Error() string {
 	if e.File == "" {
-		return oneLine(e.Msg) // an expression checked on its own (ParseCron)
+		return fileerr.OneLine(e.Msg) // an expression checked on its own (ParseCron)
 	}
-	var b strings.Builder
-	b.WriteString(e.File)
-	if e.Line > 0 {
-		fmt.Fprintf(&b, ":%d", e.Line)
-	}
-	b.WriteString(": ")
-	b.WriteString(e.Msg)
-	return oneLine(b.String())
+	return fileerr.Message(e.File, e.Line, e.Msg)
 }
 
 // Is reports whether target is ErrInvalid.
@@ -58,9 +52,4 @@ func (e *Error) Is(target error) bool { return target == ErrInvalid }
 
 func errorf(file string, line int, format string, args ...any) *Error {
 	return &Error{File: file, Line: line, Msg: fmt.Sprintf(format, args...)}
-}
-
-// oneLine keeps a message on one line whatever a file holds.
-func oneLine(s string) string {
-	return strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ").Replace(s)
 }

@@ -12,7 +12,9 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/cassette-backup/cassette/cmd/internal/fileerr"
 	"github.com/cassette-backup/cassette/cmd/internal/suggest"
+	"github.com/cassette-backup/cassette/cmd/internal/yamlnode"
 )
 
 // The kinds Load reads; documents of other kinds (the MedusaConfiguration
@@ -62,8 +64,8 @@ func Parse(file string, data []byte) ([]Schedule, []string, error) {
 		if err != nil {
 			return nil, nil, p.syntax(err)
 		}
-		root := resolve(&doc)
-		if isNull(root) {
+		root := yamlnode.Resolve(&doc)
+		if yamlnode.IsNull(root) {
 			continue // an empty document in a stream
 		}
 		list, err := p.object(root, "", false)
@@ -93,7 +95,7 @@ var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
 // syntax turns a YAML syntax error into an *Error with its line.
 func (p *parser) syntax(err error) error {
-	msg := oneLine(err.Error())
+	msg := fileerr.OneLine(err.Error())
 	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[1])
 		return errorf(p.file, line, "not valid YAML (%s); fix the syntax", m[2])
@@ -110,10 +112,10 @@ func (p *parser) note(line int, format string, args ...any) {
 // out.
 func (p *parser) object(n *yaml.Node, where string, inList bool) ([]Schedule, error) {
 	if n.Kind != yaml.MappingNode {
-		return nil, errorf(p.file, n.Line, "%sexpected a %s object (a map of keys), found %s", where, kindSchedule, kindName(n))
+		return nil, errorf(p.file, n.Line, "%sexpected a %s object (a map of keys), found %s", where, kindSchedule, yamlnode.KindName(n))
 	}
-	kindNode := mappingValue(n, "kind")
-	kind := scalar(kindNode)
+	kindNode := yamlnode.MappingValue(n, "kind")
+	kind := yamlnode.Scalar(kindNode)
 	switch {
 	case kind == kindSchedule, kind == "" && inList:
 		s, err := p.schedule(n, where)
@@ -123,7 +125,7 @@ func (p *parser) object(n *yaml.Node, where string, inList bool) ([]Schedule, er
 		return []Schedule{s}, nil
 	case kind == kindScheduleList || kind == kindList:
 		return p.list(n, where, kind == kindScheduleList)
-	case kind == "" && mappingValue(n, "apiVersion") == nil && mappingValue(n, "spec") != nil:
+	case kind == "" && yamlnode.MappingValue(n, "apiVersion") == nil && yamlnode.MappingValue(n, "spec") != nil:
 		// A bare schedule: metadata and spec without the Kubernetes header.
 		s, err := p.schedule(n, where)
 		if err != nil {
@@ -143,17 +145,17 @@ func (p *parser) object(n *yaml.Node, where string, inList bool) ([]Schedule, er
 
 // list reads the items of a List or MedusaBackupScheduleList.
 func (p *parser) list(n *yaml.Node, where string, typed bool) ([]Schedule, error) {
-	items := resolve(mappingValue(n, "items"))
-	if isNull(items) {
+	items := yamlnode.Resolve(yamlnode.MappingValue(n, "items"))
+	if yamlnode.IsNull(items) {
 		return nil, nil
 	}
 	if items.Kind != yaml.SequenceNode {
-		return nil, errorf(p.file, items.Line, "%sitems must be a list of %s objects, found %s", where, kindSchedule, kindName(items))
+		return nil, errorf(p.file, items.Line, "%sitems must be a list of %s objects, found %s", where, kindSchedule, yamlnode.KindName(items))
 	}
 	var out []Schedule
 	for i, it := range items.Content {
-		it = resolve(it)
-		if isNull(it) {
+		it = yamlnode.Resolve(it)
+		if yamlnode.IsNull(it) {
 			continue
 		}
 		list, err := p.object(it, fmt.Sprintf("%sitems[%d]: ", where, i), typed)
@@ -172,7 +174,7 @@ func (p *parser) schedule(n *yaml.Node, where string) (Schedule, error) {
 	err := p.pairs(n, where, func(key string, k, v *yaml.Node) error {
 		switch key {
 		case "apiVersion":
-			api := scalar(v)
+			api := yamlnode.Scalar(v)
 			if api != "" && !strings.HasPrefix(api, apiGroup+"/") {
 				return errorf(p.file, v.Line, "%sapiVersion %q is not a Medusa API version; a %s is %s/v1alpha1", where, api, kindSchedule, apiGroup)
 			}
@@ -198,8 +200,8 @@ func (p *parser) schedule(n *yaml.Node, where string) (Schedule, error) {
 		return s, errorf(p.file, nameLine, "%sthe name is used twice (first on line %d); give each schedule its own name, it prefixes its backups' names", where, first)
 	}
 	p.seen[s.Name] = nameLine
-	spec = resolve(spec)
-	if isNull(spec) || spec.Kind != yaml.MappingNode {
+	spec = yamlnode.Resolve(spec)
+	if yamlnode.IsNull(spec) || spec.Kind != yaml.MappingNode {
 		return s, errorf(p.file, s.Line, "%sspec is missing or not a map; set spec.cronSchedule (and spec.backupSpec.backupType)", where)
 	}
 	cronLine := spec.Line
@@ -208,7 +210,7 @@ func (p *parser) schedule(n *yaml.Node, where string) (Schedule, error) {
 		case "cronSchedule":
 			cronLine = k.Line
 			if v.Kind != yaml.ScalarNode {
-				return errorf(p.file, v.Line, "%sspec.cronSchedule must be a string such as \"30 1 * * *\", found %s", where, kindName(v))
+				return errorf(p.file, v.Line, "%sspec.cronSchedule must be a string such as \"30 1 * * *\", found %s", where, yamlnode.KindName(v))
 			}
 			s.Cron = v.Value
 		case "disabled":
@@ -220,7 +222,7 @@ func (p *parser) schedule(n *yaml.Node, where string) (Schedule, error) {
 		case "operationType":
 			return p.enum(v, where, "spec.operationType", "an operation", operations, &s.Operation)
 		case "concurrencyPolicy":
-			if strings.EqualFold(scalar(v), "Replace") {
+			if strings.EqualFold(yamlnode.Scalar(v), "Replace") {
 				return errorf(p.file, v.Line, "%sspec.concurrencyPolicy Replace is not supported: cassette does not cancel a running backup to start the next; use Forbid (the next run waits) or Allow (runs may overlap)", where)
 			}
 			return p.enum(v, where, "spec.concurrencyPolicy", "a concurrency policy", policies, &s.Concurrency)
@@ -242,15 +244,15 @@ func (p *parser) schedule(n *yaml.Node, where string) (Schedule, error) {
 
 // metadata reads metadata.name; it returns the name's line.
 func (p *parser) metadata(meta *yaml.Node, line int, where string, s *Schedule) (int, error) {
-	meta = resolve(meta)
-	if !isNull(meta) && meta.Kind != yaml.MappingNode {
-		return line, errorf(p.file, meta.Line, "%smetadata must be a map with a name, found %s", where, kindName(meta))
+	meta = yamlnode.Resolve(meta)
+	if !yamlnode.IsNull(meta) && meta.Kind != yaml.MappingNode {
+		return line, errorf(p.file, meta.Line, "%smetadata must be a map with a name, found %s", where, yamlnode.KindName(meta))
 	}
-	nameNode := resolve(mappingValue(meta, "name"))
+	nameNode := yamlnode.Resolve(yamlnode.MappingValue(meta, "name"))
 	if nameNode != nil {
 		line = nameNode.Line
 	}
-	s.Name = strings.TrimSpace(scalar(nameNode))
+	s.Name = strings.TrimSpace(yamlnode.Scalar(nameNode))
 	if msg := checkName(s.Name); msg != "" {
 		return line, errorf(p.file, line, "%s%s", where, msg)
 	}
@@ -258,12 +260,12 @@ func (p *parser) metadata(meta *yaml.Node, line int, where string, s *Schedule) 
 }
 
 func (p *parser) backupSpec(v *yaml.Node, where string, s *Schedule) error {
-	v = resolve(v)
-	if isNull(v) {
+	v = yamlnode.Resolve(v)
+	if yamlnode.IsNull(v) {
 		return nil
 	}
 	if v.Kind != yaml.MappingNode {
-		return errorf(p.file, v.Line, "%sspec.backupSpec must be a map (backupType: differential or full), found %s", where, kindName(v))
+		return errorf(p.file, v.Line, "%sspec.backupSpec must be a map (backupType: differential or full), found %s", where, yamlnode.KindName(v))
 	}
 	return p.pairs(v, where, func(key string, k, val *yaml.Node) error {
 		switch key {
@@ -289,13 +291,13 @@ func (p *parser) unknown(where, section, key string, k *yaml.Node, known []strin
 // enum reads a value that must be one of allowed (case-insensitively) into
 // dst, spelled as in allowed. An empty value keeps the default.
 func (p *parser) enum(v *yaml.Node, where, key, what string, allowed []string, dst *string) error {
-	v = resolve(v)
-	if isNull(v) {
+	v = yamlnode.Resolve(v)
+	if yamlnode.IsNull(v) {
 		return nil
 	}
-	val := strings.TrimSpace(scalar(v))
+	val := strings.TrimSpace(yamlnode.Scalar(v))
 	if v.Kind != yaml.ScalarNode {
-		return errorf(p.file, v.Line, "%s%s must be one of %s, found %s", where, key, strings.Join(allowed, ", "), kindName(v))
+		return errorf(p.file, v.Line, "%s%s must be one of %s, found %s", where, key, strings.Join(allowed, ", "), yamlnode.KindName(v))
 	}
 	if val == "" {
 		return nil
@@ -310,11 +312,11 @@ func (p *parser) enum(v *yaml.Node, where, key, what string, allowed []string, d
 }
 
 func (p *parser) boolValue(v *yaml.Node, where, key string) (bool, error) {
-	v = resolve(v)
-	if isNull(v) {
+	v = yamlnode.Resolve(v)
+	if yamlnode.IsNull(v) {
 		return false, nil
 	}
-	switch strings.ToLower(strings.TrimSpace(scalar(v))) {
+	switch strings.ToLower(strings.TrimSpace(yamlnode.Scalar(v))) {
 	case "true":
 		return true, nil
 	case "false":
@@ -328,7 +330,7 @@ func (p *parser) boolValue(v *yaml.Node, where, key string) (bool, error) {
 func (p *parser) pairs(n *yaml.Node, where string, fn func(key string, k, v *yaml.Node) error) error {
 	seen := map[string]int{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := resolve(n.Content[i]), resolve(n.Content[i+1])
+		k, v := yamlnode.Resolve(n.Content[i]), yamlnode.Resolve(n.Content[i+1])
 		if k == nil || k.Kind != yaml.ScalarNode {
 			return errorf(p.file, n.Content[i].Line, "%sa key is not a plain name; write keys as name: value", where)
 		}
@@ -351,59 +353,4 @@ func orList(vals []string) string {
 		return vals[0] + " or " + vals[1]
 	}
 	return strings.Join(vals, ", ")
-}
-
-// resolve follows aliases and unwraps documents; nil stays nil.
-func resolve(n *yaml.Node) *yaml.Node {
-	for depth := 0; n != nil && depth < 64; depth++ {
-		switch {
-		case n.Kind == yaml.AliasNode:
-			n = n.Alias
-		case n.Kind == yaml.DocumentNode && len(n.Content) == 1:
-			n = n.Content[0]
-		default:
-			return n
-		}
-	}
-	return n
-}
-
-// mappingValue returns the value of key in mapping n, or nil.
-func mappingValue(n *yaml.Node, key string) *yaml.Node {
-	n = resolve(n)
-	if n == nil || n.Kind != yaml.MappingNode {
-		return nil
-	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if n.Content[i].Value == key {
-			return n.Content[i+1]
-		}
-	}
-	return nil
-}
-
-func isNull(n *yaml.Node) bool {
-	return n == nil || (n.Kind == yaml.ScalarNode && n.Tag == "!!null") || (n.Kind == yaml.DocumentNode && len(n.Content) == 0)
-}
-
-// scalar returns a scalar node's value, "" for anything else.
-func scalar(n *yaml.Node) string {
-	n = resolve(n)
-	if n == nil || n.Kind != yaml.ScalarNode || isNull(n) {
-		return ""
-	}
-	return n.Value
-}
-
-func kindName(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a map"
-	case yaml.SequenceNode:
-		return "a list"
-	case yaml.ScalarNode:
-		return "a single value"
-	default:
-		return "something else"
-	}
 }

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/robfig/cron/v3"
+
+	"github.com/cassette-backup/cassette/cmd/internal/fileerr"
 )
 
 // Operation types (spec.operationType).
@@ -129,10 +131,10 @@ func parseCron(expr string) (cron.Schedule, string) {
 	}
 	spec, err := parseStandard(expr)
 	if err != nil && strings.HasPrefix(err.Error(), "provided bad location") {
-		return nil, fmt.Sprintf("spec.cronSchedule %q: unknown time zone (%s); use an IANA zone name such as UTC or Europe/Paris", expr, oneLine(err.Error()))
+		return nil, fmt.Sprintf("spec.cronSchedule %q: unknown time zone (%s); use an IANA zone name such as UTC or Europe/Paris", expr, fileerr.OneLine(err.Error()))
 	}
 	if err != nil {
-		return nil, fmt.Sprintf("spec.cronSchedule %q is not a valid cron expression (%s); %s", expr, oneLine(err.Error()), cronHelp)
+		return nil, fmt.Sprintf("spec.cronSchedule %q is not a valid cron expression (%s); %s", expr, fileerr.OneLine(err.Error()), cronHelp)
 	}
 	// A date that never comes (30 February) makes Next return zero.
 	if spec.Next(time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)).IsZero() {

@@ -8,6 +8,8 @@ import (
 	"sort"
 	"sync"
 	"time"
+
+	"github.com/cassette-backup/cassette/cmd/internal/fileerr"
 )
 
 // Defaults of Options.
@@ -368,7 +370,7 @@ func (s *Scheduler) finish(d runDone) {
 		r.Status = StatusSuccess
 		s.log.Info("scheduled run finished", append(attrs, "summary", r.Summary)...)
 	} else {
-		r.Status, r.Error = StatusFailed, oneLine(d.err.Error())
+		r.Status, r.Error = StatusFailed, fileerr.OneLine(d.err.Error())
 		if s.runCtx.Err() != nil {
 			r.Interrupted = true
 			r.Error = "interrupted: cassette stopped before the run finished: " + r.Error
