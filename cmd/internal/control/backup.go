@@ -81,6 +81,15 @@ type NodeProgress struct {
 	BytesPerSecond int64 `json:"bytesPerSecond" yaml:"bytesPerSecond"`
 }
 
+// clone copies p, so that snapshots never share it; nil stays nil.
+func (p *NodeProgress) clone() *NodeProgress {
+	if p == nil {
+		return nil
+	}
+	c := *p
+	return &c
+}
+
 // Response headers a cassette sidecar adds to BackupStatus (cmd/cassette
 // serve_medusa.go).
 const (
@@ -121,10 +130,7 @@ func (j BackupJob) clone() BackupJob {
 	j.Failed = append([]string(nil), j.Failed...)
 	j.Nodes = append([]NodeRun(nil), j.Nodes...)
 	for i := range j.Nodes {
-		if p := j.Nodes[i].Progress; p != nil {
-			c := *p
-			j.Nodes[i].Progress = &c
-		}
+		j.Nodes[i].Progress = j.Nodes[i].Progress.clone()
 	}
 	if j.Backup != nil {
 		b := j.Backup.clone()

@@ -114,10 +114,7 @@ func (p RestorePlan) clone() RestorePlan {
 	p.HostMap = append(HostMap(nil), p.HostMap...)
 	p.Nodes = append([]RestoreNode(nil), p.Nodes...)
 	for i := range p.Nodes {
-		if pr := p.Nodes[i].Progress; pr != nil {
-			c := *pr
-			p.Nodes[i].Progress = &c
-		}
+		p.Nodes[i].Progress = p.Nodes[i].Progress.clone()
 	}
 	if p.MedusaBackup != nil {
 		b := p.MedusaBackup.clone()
