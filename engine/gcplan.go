@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"os"
 	"sort"
 	"time"
@@ -50,31 +49,8 @@ const (
 var planPage = 4096 // a var for tests
 
 func newGCPlan(dir string) (*gcPlan, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, err
-	}
-	f, err := os.CreateTemp(dir, "gc-plan-*.db")
+	db, path, err := openScratchDB(dir, "gc-plan-*.db", "gc plan file", bktListed, bktDead, bktDecided, bktUsed, bktLists)
 	if err != nil {
-		return nil, fmt.Errorf("gc plan file in %s: %w (set cacheDir to a writable folder)", dir, err)
-	}
-	path := f.Name()
-	f.Close()
-	db, err := bolt.Open(path, 0o600, &bolt.Options{NoSync: true, NoFreelistSync: true})
-	if err != nil {
-		os.Remove(path)
-		return nil, err
-	}
-	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bktListed, bktDead, bktDecided, bktUsed, bktLists} {
-			if _, err := tx.CreateBucket(b); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		db.Close()
-		os.Remove(path)
 		return nil, err
 	}
 	return &gcPlan{db: db, path: path, pend: map[string]map[string][]byte{}}, nil

@@ -25,26 +25,45 @@ type markSet struct {
 var bktMarks = []byte("marks")
 
 func newMarkSet(dir string) (*markSet, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	db, path, err := openScratchDB(dir, "gc-marks-*.db", "gc mark file", bktMarks)
+	if err != nil {
 		return nil, err
 	}
-	f, err := os.CreateTemp(dir, "gc-marks-*.db")
+	return &markSet{db: db, path: path, buf: map[string][]byte{}}, nil
+}
+
+// openScratchDB creates a temporary bbolt file in dir (named after pattern)
+// with the given buckets. It is never synced: a crash loses it, and nothing
+// needs it after the operation that made it.
+func openScratchDB(dir, pattern, what string, buckets ...[]byte) (*bolt.DB, string, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, "", err
+	}
+	f, err := os.CreateTemp(dir, pattern)
 	if err != nil {
-		return nil, fmt.Errorf("gc mark file in %s: %w (set cacheDir to a writable folder)", dir, err)
+		return nil, "", fmt.Errorf("%s in %s: %w (set cacheDir to a writable folder)", what, dir, err)
 	}
 	path := f.Name()
 	f.Close()
 	db, err := bolt.Open(path, 0o600, &bolt.Options{NoSync: true, NoFreelistSync: true})
 	if err != nil {
 		os.Remove(path)
-		return nil, err
+		return nil, "", err
 	}
-	if err := db.Update(func(tx *bolt.Tx) error { _, err := tx.CreateBucket(bktMarks); return err }); err != nil {
+	err = db.Update(func(tx *bolt.Tx) error {
+		for _, b := range buckets {
+			if _, err := tx.CreateBucket(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
 		db.Close()
 		os.Remove(path)
-		return nil, err
+		return nil, "", err
 	}
-	return &markSet{db: db, path: path, buf: map[string][]byte{}}, nil
+	return db, path, nil
 }
 
 func (m *markSet) close() {

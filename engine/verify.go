@@ -190,16 +190,20 @@ func (e *Engine) Verify(ctx context.Context, o VerifyOptions) (*VerifyResult, er
 }
 
 // readPacks re-reads the used packs (a random sample percent of them when
-// 0 < sample < 100) in parallel and records damaged ones. The packs to read
+// 0 < sample < 100) in parallel and records damaged ones. The packs drawn
 // are put in a bucket of scratch first: the progress total needs their
 // count and bytes before the first read.
 func (e *Engine) readPacks(ctx context.Context, seen, scratch *gcPlan, sample float64, bad map[index.ID]string, res *VerifyResult) error {
+	var bytes int64
 	err := seen.view(func(v planView) error {
 		return v.forEach(bktUsed, func(id index.ID) error {
 			if sample > 0 && sample < 100 && rand.Float64()*100 >= sample {
 				return nil
 			}
 			res.PacksRead++
+			if info, ok, _ := e.Repo.Cache().Pack(id); ok {
+				bytes += int64(info.Size)
+			}
 			return scratch.put(bktDecided, id, nil)
 		})
 	})
@@ -210,18 +214,6 @@ func (e *Engine) readPacks(ctx context.Context, seen, scratch *gcPlan, sample fl
 		return err
 	}
 	if p := e.Progress; p != nil {
-		var bytes int64
-		err := scratch.view(func(v planView) error {
-			return v.forEach(bktDecided, func(id index.ID) error {
-				if info, ok, _ := e.Repo.Cache().Pack(id); ok {
-					bytes += int64(info.Size)
-				}
-				return nil
-			})
-		})
-		if err != nil {
-			return err
-		}
 		p.Total(int64(res.PacksRead), bytes)
 	}
 	var mu sync.Mutex
