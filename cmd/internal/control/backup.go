@@ -99,7 +99,7 @@ const (
 
 // parseProgress reads a "files=D/T bytes=D/T" header; nil when absent or
 // malformed (a Medusa sidecar, or a newer format).
-func parseProgress(md metadata.MD, started string, now time.Time) *NodeProgress {
+func parseProgress(md metadata.MD, started, finished string, now time.Time) *NodeProgress {
 	v := md.Get(headerProgress)
 	if len(v) != 1 {
 		return nil
@@ -108,16 +108,20 @@ func parseProgress(md metadata.MD, started string, now time.Time) *NodeProgress 
 	if n, err := fmt.Sscanf(v[0], "files=%d/%d bytes=%d/%d", &p.FilesDone, &p.FilesTotal, &p.BytesDone, &p.BytesTotal); n != 4 || err != nil {
 		return nil
 	}
-	p.BytesPerSecond = bytesPerSecond(p.BytesDone, started, now)
+	p.BytesPerSecond = bytesPerSecond(p.BytesDone, started, finished, now)
 	return &p
 }
 
 // bytesPerSecond is the rate of done bytes since started (a sidecar's
-// "YYYY-MM-DD HH:MM:SS" UTC) until now; 0 when unknown or under a second.
-func bytesPerSecond(done int64, started string, now time.Time) int64 {
+// "YYYY-MM-DD HH:MM:SS" UTC) until finished, or until now while the node
+// runs; 0 when unknown or under a second.
+func bytesPerSecond(done int64, started, finished string, now time.Time) int64 {
 	t, err := time.ParseInLocation(time.DateTime, started, time.UTC)
 	if err != nil {
 		return 0
+	}
+	if end, err := time.ParseInLocation(time.DateTime, finished, time.UTC); err == nil {
+		now = end // the rate of a finished node is over its own run
 	}
 	if d := now.Sub(t); d >= time.Second {
 		return int64(float64(done) / d.Seconds())
@@ -298,13 +302,7 @@ func (r *backupRun) runNode(ctx context.Context, i int, n *Node) {
 		now := r.c.now()
 		r.update(i, func(nr *NodeRun) {
 			nr.LastContact, nr.StartTime, nr.FinishTime = now, st.GetStartTime(), st.GetFinishTime()
-			if p := parseProgress(md, st.GetStartTime(), now); p != nil {
-				if end := st.GetFinishTime(); end != "" {
-					// The rate of a finished node is over its own run.
-					if t, err := time.ParseInLocation(time.DateTime, end, time.UTC); err == nil {
-						p = parseProgress(md, st.GetStartTime(), t)
-					}
-				}
+			if p := parseProgress(md, st.GetStartTime(), st.GetFinishTime(), now); p != nil {
 				nr.Progress = p
 			}
 			switch st.GetStatus() {

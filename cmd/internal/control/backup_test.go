@@ -141,7 +141,7 @@ func TestBackupProgressHeaders(t *testing.T) {
 		t.Fatalf("node without headers: %+v", nr)
 	}
 	for _, bad := range []string{"", "files=1 bytes=2", "files=a/b bytes=c/d"} {
-		if p := parseProgress(metadata.Pairs(headerProgress, bad), "2026-03-01 10:00:00", time.Now()); p != nil {
+		if p := parseProgress(metadata.Pairs(headerProgress, bad), "2026-03-01 10:00:00", "", time.Now()); p != nil {
 			t.Errorf("parseProgress(%q) = %+v, want nil", bad, p)
 		}
 	}

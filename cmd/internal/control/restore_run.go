@@ -197,11 +197,8 @@ func restoreEnded(j *restorepb.RestoreJob) bool {
 // applyRestoreJob copies what the sidecar reports of a node's restore.
 func applyRestoreJob(rn *RestoreNode, j *restorepb.RestoreJob, now time.Time) {
 	rn.StartTime, rn.FinishTime = j.GetStartTime(), j.GetFinishTime()
-	if t, err := time.ParseInLocation(time.DateTime, rn.FinishTime, time.UTC); err == nil {
-		now = t // the rate of a finished node is over its own run
-	}
 	rn.Progress = &NodeProgress{FilesDone: j.GetFilesDone(), FilesTotal: j.GetFilesTotal(), BytesDone: j.GetBytesDone(), BytesTotal: j.GetBytesTotal(),
-		BytesPerSecond: bytesPerSecond(j.GetBytesDone(), rn.StartTime, now)}
+		BytesPerSecond: bytesPerSecond(j.GetBytesDone(), rn.StartTime, rn.FinishTime, now)}
 	switch j.GetStatus() {
 	case restorepb.RestoreState_SUCCESS:
 		rn.Status, rn.Error = StatusSuccess, ""
