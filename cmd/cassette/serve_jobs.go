@@ -34,29 +34,31 @@ type jobProgress struct {
 	FilesTotal, BytesTotal, FilesDone, BytesDone int64
 }
 
-// progressRecorder records a job's progress and passes every call on.
+// progressRecorder records a job's progress (guarded by its registry's
+// mutex) and passes every call on to next (may be nil). Backups and
+// restores of the sidecar both report through it.
 type progressRecorder struct {
-	b    *backupJobs
-	j    *backupJob
+	mu   *sync.Mutex
+	p    *jobProgress
 	next engine.Progress
 }
 
-func (p *progressRecorder) Total(files, bytes int64) {
-	p.b.mu.Lock()
-	p.j.progress.FilesTotal, p.j.progress.BytesTotal = files, bytes
-	p.b.mu.Unlock()
-	if p.next != nil {
-		p.next.Total(files, bytes)
+func (r *progressRecorder) Total(files, bytes int64) {
+	r.mu.Lock()
+	r.p.FilesTotal, r.p.BytesTotal = files, bytes
+	r.mu.Unlock()
+	if r.next != nil {
+		r.next.Total(files, bytes)
 	}
 }
 
-func (p *progressRecorder) File(path string, bytes int64, fromCache bool) {
-	p.b.mu.Lock()
-	p.j.progress.FilesDone++
-	p.j.progress.BytesDone += bytes
-	p.b.mu.Unlock()
-	if p.next != nil {
-		p.next.File(path, bytes, fromCache)
+func (r *progressRecorder) File(path string, bytes int64, fromCache bool) {
+	r.mu.Lock()
+	r.p.FilesDone++
+	r.p.BytesDone += bytes
+	r.mu.Unlock()
+	if r.next != nil {
+		r.next.File(path, bytes, fromCache)
 	}
 }
 
@@ -185,7 +187,9 @@ func (b *backupJobs) start(name, typ string, run func(ctx context.Context, wrap 
 	b.wg.Add(1)
 	go func() {
 		defer b.wg.Done()
-		res, err := run(b.ctx, func(next engine.Progress) engine.Progress { return &progressRecorder{b: b, j: j, next: next} })
+		res, err := run(b.ctx, func(next engine.Progress) engine.Progress {
+			return &progressRecorder{mu: &b.mu, p: &j.progress, next: next}
+		})
 		onEnd(res, err)
 		b.mu.Lock()
 		j.finished = b.now()

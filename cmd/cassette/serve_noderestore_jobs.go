@@ -95,7 +95,7 @@ func (r *restoreJobs) start(key, backup, source string, run func(ctx context.Con
 	r.wg.Add(1)
 	go func() {
 		defer r.wg.Done()
-		err := run(r.ctx, j.started, &restoreRecorder{r: r, j: j})
+		err := run(r.ctx, j.started, &progressRecorder{mu: &r.mu, p: &j.progress})
 		r.mu.Lock()
 		j.finished = r.now()
 		j.status, j.err = restorepb.RestoreState_SUCCESS, err
@@ -141,25 +141,6 @@ func (r *restoreJobs) stop(wait time.Duration) error {
 	case <-time.After(wait):
 		return fmt.Errorf("a restore did not stop within %s after being cancelled", wait)
 	}
-}
-
-// restoreRecorder records a restore's progress in its job.
-type restoreRecorder struct {
-	r *restoreJobs
-	j *restoreJob
-}
-
-func (p *restoreRecorder) Total(files, bytes int64) {
-	p.r.mu.Lock()
-	defer p.r.mu.Unlock()
-	p.j.progress.FilesTotal, p.j.progress.BytesTotal = files, bytes
-}
-
-func (p *restoreRecorder) File(_ string, bytes int64, _ bool) {
-	p.r.mu.Lock()
-	defer p.r.mu.Unlock()
-	p.j.progress.FilesDone++
-	p.j.progress.BytesDone += bytes
 }
 
 // appliedRestore is the done record of a restore that succeeded, in
