@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/cassette-backup/cassette/cmd/internal/control"
+	"github.com/cassette-backup/cassette/cmd/internal/fileerr"
 	"github.com/cassette-backup/cassette/engine"
 )
 
@@ -64,7 +65,7 @@ func (s *Server) listBackups(ctx context.Context, cl *control.Cluster) ([]contro
 	for i := range lists {
 		out = append(out, lists[i]...)
 		if errs[i] != nil {
-			problems = append(problems, oneLine(errs[i].Error()))
+			problems = append(problems, fileerr.OneLine(errs[i].Error()))
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].StartTime.After(out[j].StartTime) })
@@ -130,7 +131,7 @@ func (s *Server) backupCreate(w http.ResponseWriter, r *http.Request) {
 		if errors.As(err, &fe) && fe.Field != "" {
 			f.Errors[fe.Field] = fe.Msg
 		} else {
-			f.FormError = oneLine(err.Error())
+			f.FormError = fileerr.OneLine(err.Error())
 		}
 	}
 	f.Preview = s.preview(f.Cron)

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/dustin/go-humanize"
+
+	"github.com/cassette-backup/cassette/cmd/internal/fileerr"
 )
 
 //go:embed templates/*.html
@@ -166,7 +168,7 @@ type errorData struct {
 
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, status int, msg string) {
 	s.render(w, status, "error", s.view(r, "", s.cluster(r.URL.Query().Get("cluster")).Name, http.StatusText(status),
-		errorData{Status: status, Message: oneLine(msg)}))
+		errorData{Status: status, Message: fileerr.OneLine(msg)}))
 }
 
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request, msg string) {

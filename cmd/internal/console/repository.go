@@ -12,6 +12,7 @@ import (
 
 	"github.com/cassette-backup/cassette/chunkstore"
 	"github.com/cassette-backup/cassette/cmd/internal/control"
+	"github.com/cassette-backup/cassette/cmd/internal/fileerr"
 	"github.com/cassette-backup/cassette/cmd/internal/schedule"
 	"github.com/cassette-backup/cassette/engine"
 	"github.com/cassette-backup/cassette/providers"
@@ -124,7 +125,7 @@ func (s *Server) repoStats(ctx context.Context, name string) *repoStats {
 	default:
 		if err := s.scanRepository(ctx, sp, st); err != nil {
 			*st = repoStats{Storage: st.Storage, Provider: st.Provider, Bucket: st.Bucket, Prefix: st.Prefix, Computed: st.Computed,
-				nodeBackups: map[string]nodeStat{}, Why: "the repository could not be read: " + oneLine(err.Error())}
+				nodeBackups: map[string]nodeStat{}, Why: "the repository could not be read: " + fileerr.OneLine(err.Error())}
 		}
 	}
 	if !st.Opened {
@@ -205,7 +206,7 @@ func (s *Server) fromSidecars(ctx context.Context, name string, st *repoStats) {
 			list, err := s.ctl.ListBackups(lctx, dc)
 			cancel()
 			if err != nil {
-				st.Problems = append(st.Problems, oneLine(err.Error()))
+				st.Problems = append(st.Problems, fileerr.OneLine(err.Error()))
 				continue
 			}
 			for _, b := range list {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cassette-backup/cassette/cmd/internal/fileerr"
 	"github.com/cassette-backup/cassette/cmd/internal/schedule"
 )
 
@@ -117,7 +118,7 @@ func (s *Server) scheduleError(w http.ResponseWriter, r *http.Request, cs *clust
 		status = http.StatusNotFound
 	}
 	s.render(w, status, "schedules", s.view(r, "schedules", cs.cl.Name, "Scheduled Backups",
-		schedulesData{Cluster: cs.cl.Name, Rows: s.scheduleRows(cs), State: cs.state, Error: oneLine(err.Error())}))
+		schedulesData{Cluster: cs.cl.Name, Rows: s.scheduleRows(cs), State: cs.state, Error: fileerr.OneLine(err.Error())}))
 }
 
 type scheduleDeleteData struct {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/cassette-backup/cassette/cmd/internal/config"
 	"github.com/cassette-backup/cassette/cmd/internal/control"
+	"github.com/cassette-backup/cassette/cmd/internal/fileerr"
 	"github.com/cassette-backup/cassette/engine"
 )
 
@@ -102,7 +103,7 @@ func (f *storageForm) setError(err error) {
 		f.Errors[fe.Field] = fe.Msg
 		return
 	}
-	f.FormError = oneLine(err.Error())
+	f.FormError = fileerr.OneLine(err.Error())
 }
 
 func (s *Server) storageList(w http.ResponseWriter, r *http.Request) {
@@ -195,7 +196,7 @@ func (s *Server) storageDelete(w http.ResponseWriter, r *http.Request) {
 	if err := s.storage.remove(name); err != nil {
 		cl := s.cluster(r.URL.Query().Get("cluster"))
 		s.render(w, http.StatusConflict, "storage_delete", s.view(r, "storage", cl.Name, "Delete Backup Configuration",
-			storageDeleteData{Entry: e, Error: oneLine(err.Error())}))
+			storageDeleteData{Entry: e, Error: fileerr.OneLine(err.Error())}))
 		return
 	}
 	s.log.Info("console: storage configuration deleted", "storage", name)

@@ -15,6 +15,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/cassette-backup/cassette/cmd/internal/control"
+	"github.com/cassette-backup/cassette/cmd/internal/fileerr"
 )
 
 // Files of the state folder that hold the storage configurations.
@@ -98,7 +99,7 @@ func openStorageStore(dir string, inv *control.Inventory) (*storageStore, error)
 		Deleted []string `yaml:"deleted"`
 	}
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, fmt.Errorf("%s: not valid YAML (%s); fix it or move it aside", path, oneLine(err.Error()))
+		return nil, fmt.Errorf("%s: not valid YAML (%s); fix it or move it aside", path, fileerr.OneLine(err.Error()))
 	}
 	s.deleted = doc.Deleted
 	return s, nil
@@ -313,9 +314,4 @@ func writeFileAtomic(path string, data []byte) error {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
-}
-
-// oneLine keeps a message on one line.
-func oneLine(s string) string {
-	return strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ").Replace(s)
 }
