@@ -261,18 +261,11 @@ spec:
 		t.Helper()
 		wctx, wcancel := context.WithTimeout(ctx, 20*time.Second)
 		defer wcancel()
-		if err := clock.WaitTimer(wctx, when); err != nil {
-			t.Fatalf("the scheduler never waited for %s: %s", when, errb)
+		r, err := clock.RunAt(wctx, sch, name, when)
+		if err != nil {
+			t.Fatalf("%v: %s", err, errb)
 		}
-		clock.Set(when)
-		for wctx.Err() == nil {
-			if ss := sch.Status().Schedules[name]; ss != nil && ss.LastResult != nil && ss.LastResult.Scheduled.Equal(when) {
-				return ss.LastResult
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-		t.Fatalf("no result for %s at %s: %s", name, when, errb)
-		return nil
+		return r
 	}
 	backup := "dc2-nightly-" + strconv.FormatInt(at(1, 0).Unix(), 10)
 	if r := result("dc2-nightly", at(1, 0)); r.Status != schedule.StatusSuccess || r.Backup != backup || !strings.Contains(r.Summary, "datacenter dc2: SUCCESS, 1 of 1 nodes") {

@@ -191,17 +191,13 @@ func TestScheduleCreateDisableFire(t *testing.T) {
 	at := time.Date(2026, 3, 1, 1, 0, 0, 0, time.UTC)
 	wctx, wcancel := context.WithTimeout(ctx, 20*time.Second)
 	defer wcancel()
-	if err := r.clock.WaitTimer(wctx, at); err != nil {
-		t.Fatal(err)
-	}
-	r.clock.Set(at)
 	want := fmt.Sprintf("nightly-%d", at.Unix())
 	cs := r.srv.scheds["demo"]
-	eventually(t, "the scheduled run finished", func() bool {
-		ss := cs.s.Status().Schedules["nightly"]
-		return ss != nil && ss.LastResult != nil
-	})
-	if lr := cs.s.Status().Schedules["nightly"].LastResult; lr.Status != schedule.StatusSuccess || lr.Backup != want {
+	lr, err := r.clock.RunAt(wctx, cs.s.Scheduler, "nightly", at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lr.Status != schedule.StatusSuccess || lr.Backup != want {
 		t.Fatalf("scheduled run: %+v", lr)
 	}
 	if st := r.backupStatus(want); st != control.StatusSuccess {

@@ -46,18 +46,12 @@ func TestSchedulesChangeWhileRunning(t *testing.T) {
 	}
 	wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
 	defer wcancel()
-	if err := clock.WaitTimer(wctx, at(1, 0)); err != nil {
+	r, err := clock.RunAt(wctx, s.Scheduler, "hourly", at(1, 0))
+	if err != nil {
 		t.Fatal(err)
 	}
-	clock.Set(at(1, 0))
-	for wctx.Err() == nil {
-		if ss := s.Status().Schedules["hourly"]; ss != nil && ss.LastResult != nil {
-			if ss.LastResult.Status != schedule.StatusSuccess || ss.LastResult.Backup != backup {
-				t.Fatalf("%+v", ss.LastResult)
-			}
-			break
-		}
-		time.Sleep(5 * time.Millisecond)
+	if r.Status != schedule.StatusSuccess || r.Backup != backup {
+		t.Fatalf("%+v", r)
 	}
 	if err := s.SetDisabled("hourly", true); err != nil {
 		t.Fatal(err)

@@ -113,18 +113,11 @@ func TestSchedulerRunsPerDatacenter(t *testing.T) {
 		t.Helper()
 		wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
 		defer wcancel()
-		if err := clock.WaitTimer(wctx, when); err != nil {
-			t.Fatalf("never waited for %s: %v", when, err)
+		r, err := clock.RunAt(wctx, sch, name, when)
+		if err != nil {
+			t.Fatal(err)
 		}
-		clock.Set(when)
-		for wctx.Err() == nil {
-			if ss := sch.Status().Schedules[name]; ss != nil && ss.LastResult != nil && ss.LastResult.Scheduled.Equal(when) {
-				return ss.LastResult
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
-		t.Fatalf("no result for %s at %s", name, when)
-		return nil
+		return r
 	}
 	// 01:00: dc1-daily (01:30, daily) and purge (04:00) wait; dc2-nightly backs
 	// up dc2.

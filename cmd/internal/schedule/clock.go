@@ -2,6 +2,7 @@ package schedule
 
 import (
 	"context"
+	"fmt"
 	"sort"
 	"sync"
 	"time"
@@ -135,4 +136,25 @@ func (f *FakeClock) WaitTimer(ctx context.Context, t time.Time) error {
 func (f *FakeClock) signal() {
 	close(f.changed)
 	f.changed = make(chan struct{})
+}
+
+// RunAt drives a scheduler that runs on clock f to time at: it waits until
+// the scheduler sleeps until at, sets the clock to it, and returns the run
+// of schedule name scheduled at at once it ended (its LastResult). It is
+// for tests of what is built on the scheduler; ctx bounds the wait.
+func (f *FakeClock) RunAt(ctx context.Context, s *Scheduler, name string, at time.Time) (*Run, error) {
+	if err := f.WaitTimer(ctx, at); err != nil {
+		return nil, fmt.Errorf("the scheduler never waited for %s: %w", at, err)
+	}
+	f.Set(at)
+	for {
+		if ss := s.Status().Schedules[name]; ss != nil && ss.LastResult != nil && ss.LastResult.Scheduled.Equal(at) {
+			return ss.LastResult, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("no result for %s at %s: %w", name, at, ctx.Err())
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
 }
